@@ -106,7 +106,10 @@ mod tests {
         assert_eq!(header(json!({"alg": "ES256", "jku": "https://evil"})), Err(Error::ForbiddenHeader("jku")));
         assert_eq!(header(json!({"alg": "ES256", "x5c": []})), Err(Error::ForbiddenHeader("x5c")));
         assert_eq!(header(json!({"alg": "ES256", "b64": false, "crit": ["b64"]})), Err(Error::UnencodedPayload));
-        assert_eq!(header(json!({"alg": "ES256", "crit": ["exp"], "exp": 1})), Err(Error::UnsupportedCritical("exp".into())));
+        assert_eq!(
+            header(json!({"alg": "ES256", "crit": ["exp"], "exp": 1})),
+            Err(Error::UnsupportedCritical("exp".into()))
+        );
         assert!(matches!(header(json!({"alg": "ES256", "crit": []})), Err(Error::InvalidHeader { name: "crit", .. })));
         assert!(matches!(header(json!({"alg": "ES256", "kid": 7})), Err(Error::InvalidHeader { name: "kid", .. })));
         assert_eq!(header(json!({"alg": "ES256", "cty": "jwt"})), Err(Error::NestedJwt));

@@ -17,10 +17,7 @@ pub const DEFAULT_MAX_DEPTH: usize = 16;
 pub fn parse_object(bytes: &[u8], part: Part, max_depth: usize) -> Result<Map<String, Value>, Error> {
     let violation = Cell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let seed = Strict {
-        depth: max_depth,
-        violation: &violation,
-    };
+    let seed = Strict { depth: max_depth, violation: &violation };
     let parsed = seed.deserialize(&mut deserializer).and_then(|value| {
         deserializer.end()?;
         Ok(value)
@@ -28,10 +25,7 @@ pub fn parse_object(bytes: &[u8], part: Part, max_depth: usize) -> Result<Map<St
     match (parsed, violation.into_inner()) {
         (_, Some(Violation::Duplicate(name))) => Err(Error::DuplicateMember { part, name }),
         (_, Some(Violation::TooDeep)) => Err(Error::NestingTooDeep(part)),
-        (Err(error), None) => Err(Error::InvalidJson {
-            part,
-            reason: describe(&error),
-        }),
+        (Err(error), None) => Err(Error::InvalidJson { part, reason: describe(&error) }),
         (Ok(Value::Object(map)), None) => Ok(map),
         (Ok(_), None) => Err(Error::NotAnObject(part)),
     }
@@ -65,10 +59,7 @@ impl Strict<'_> {
             self.violation.set(Some(Violation::TooDeep));
             return None;
         }
-        Some(Strict {
-            depth: self.depth - 1,
-            violation: self.violation,
-        })
+        Some(Strict { depth: self.depth - 1, violation: self.violation })
     }
 }
 
@@ -95,9 +86,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
         Ok(Value::Number(v.into()))
     }
     fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
-        Number::from_f64(v)
-            .map(Value::Number)
-            .ok_or_else(|| E::custom("number out of range"))
+        Number::from_f64(v).map(Value::Number).ok_or_else(|| E::custom("number out of range"))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_owned()))
@@ -155,10 +144,7 @@ mod tests {
 
     #[test]
     fn rejects_duplicate_names_at_any_depth() {
-        assert_eq!(
-            parse(r#"{"a":1,"a":2}"#),
-            Err(Error::DuplicateMember { part: Part::Payload, name: "a".into() })
-        );
+        assert_eq!(parse(r#"{"a":1,"a":2}"#), Err(Error::DuplicateMember { part: Part::Payload, name: "a".into() }));
         assert!(matches!(parse(r#"{"x":{"b":1,"b":1}}"#), Err(Error::DuplicateMember { .. })));
         // An escaped spelling is the same name once decoded.
         assert!(matches!(parse(r#"{"a":1,"\u0061":2}"#), Err(Error::DuplicateMember { .. })));

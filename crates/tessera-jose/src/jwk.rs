@@ -100,16 +100,7 @@ impl Jwk {
     /// This key without its private members. For `oct` keys there is no public part, so
     /// the result has no `k`.
     pub fn to_public(&self) -> Jwk {
-        Jwk {
-            d: None,
-            p: None,
-            q: None,
-            dp: None,
-            dq: None,
-            qi: None,
-            k: None,
-            ..self.clone()
-        }
+        Jwk { d: None, p: None, q: None, dp: None, dq: None, qi: None, k: None, ..self.clone() }
     }
 
     /// The RFC 7638 JWK thumbprint (SHA-256, base64url): the required members, in
@@ -134,18 +125,14 @@ impl Jwk {
             "oct" => serde_json::json!({ "k": member("k", &self.k)?, "kty": "oct" }),
             other => return Err(Error::UnsupportedKey(format!("kty {other:?}"))),
         };
-        let bytes = serde_json::to_vec(&canonical)
-            .map_err(|_| Error::InvalidKey("cannot serialize".into()))?;
+        let bytes = serde_json::to_vec(&canonical).map_err(|_| Error::InvalidKey("cannot serialize".into()))?;
         Ok(base64url::encode(digest::digest(&digest::SHA256, &bytes)))
     }
 
     /// Decodes a base64url member that must be present.
     pub(crate) fn bytes(&self, name: &'static str, value: &Option<String>) -> Result<Vec<u8>, Error> {
-        let text = value
-            .as_deref()
-            .ok_or_else(|| Error::InvalidKey(format!("{} key without {name:?}", self.kty)))?;
-        base64url::decode(text)
-            .ok_or_else(|| Error::InvalidKey(format!("{name:?} is not canonical base64url")))
+        let text = value.as_deref().ok_or_else(|| Error::InvalidKey(format!("{} key without {name:?}", self.kty)))?;
+        base64url::decode(text).ok_or_else(|| Error::InvalidKey(format!("{name:?} is not canonical base64url")))
     }
 }
 

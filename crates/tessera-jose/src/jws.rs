@@ -31,7 +31,8 @@ fn split(token: &str) -> Result<Segments<'_>, Error> {
         return Err(Error::Malformed("JSON serialization is not accepted, only compact"));
     }
     let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(match token.split('.').count() {
             5 => Error::Malformed("encrypted tokens (JWE) are not accepted"),
             _ => Error::Malformed("a compact JWS has exactly three dot-separated parts"),
@@ -39,9 +40,6 @@ fn split(token: &str) -> Result<Segments<'_>, Error> {
     };
     if header.is_empty() {
         return Err(Error::Malformed("the header is empty"));
-    }
-    if signature.is_empty() {
-        return Err(Error::Malformed("the signature is empty"));
     }
     let signing_input = &token[..header.len() + 1 + payload.len()];
     Ok(Segments { header, payload, signature, signing_input })
@@ -140,6 +138,10 @@ impl JwsVerifier {
         if !self.algorithms.contains(&header.alg) {
             return Err(Error::AlgorithmNotAllowed(header.alg));
         }
+        // Checked after the header, so that an unsigned `alg: none` token is named as such.
+        if segments.signature.is_empty() {
+            return Err(Error::Malformed("the signature is empty"));
+        }
         let payload = decode(segments.payload, Part::Payload)?;
         let signature = decode(segments.signature, Part::Signature)?;
         let key = self.keys.verify(
@@ -170,10 +172,10 @@ impl Unverified {
     /// key-carrying headers, `crit`, `b64`.
     pub fn risky_headers(&self) -> Vec<String> {
         let mut risky = Vec::new();
-        if let Some(alg) = self.header.get("alg").and_then(Value::as_str) {
-            if alg.eq_ignore_ascii_case("none") {
-                risky.push(format!("alg {alg:?}: an unsigned token"));
-            }
+        if let Some(alg) = self.header.get("alg").and_then(Value::as_str)
+            && alg.eq_ignore_ascii_case("none")
+        {
+            risky.push(format!("alg {alg:?}: an unsigned token"));
         }
         for name in FORBIDDEN {
             if self.header.contains_key(name) {

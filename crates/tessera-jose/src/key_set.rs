@@ -19,10 +19,10 @@ impl KeySet {
     /// Builds a set from checked keys.
     pub fn new(keys: Vec<VerifyingKey>) -> Result<KeySet, Error> {
         for (i, key) in keys.iter().enumerate() {
-            if let Some(kid) = key.kid() {
-                if keys[..i].iter().any(|other| other.kid() == Some(kid)) {
-                    return Err(Error::InvalidKeySet("two keys share a kid"));
-                }
+            if let Some(kid) = key.kid()
+                && keys[..i].iter().any(|other| other.kid() == Some(kid))
+            {
+                return Err(Error::InvalidKeySet("two keys share a kid"));
             }
         }
         let symmetric = keys.iter().filter(|k| k.is_symmetric()).count();
@@ -90,7 +90,8 @@ impl KeySet {
         max_attempts: usize,
     ) -> Result<&VerifyingKey, Error> {
         if let Some(kid) = kid {
-            let key = self.get(kid).ok_or_else(|| Error::NoMatchingKey { kid: Some(kid.chars().take(128).collect()) })?;
+            let key =
+                self.get(kid).ok_or_else(|| Error::NoMatchingKey { kid: Some(kid.chars().take(128).collect()) })?;
             return key.verify(alg, message, signature).map(|()| key);
         }
         let mut candidates = self.keys.iter().filter(|key| key.check_usable(alg).is_ok()).take(max_attempts).peekable();

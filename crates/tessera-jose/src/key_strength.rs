@@ -49,8 +49,8 @@ pub fn bit_len(bytes: &[u8]) -> usize {
 /// Attack", 2017); a random modulus passes all of them with negligible probability.
 fn has_roca_fingerprint(n: &[u8]) -> bool {
     const PRIMES: [u64; 38] = [
-        3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89,
-        97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
+        3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107,
+        109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167,
     ];
     PRIMES.iter().all(|&p| {
         let residue = n.iter().fold(0u64, |acc, byte| (acc * 256 + u64::from(*byte)) % p);

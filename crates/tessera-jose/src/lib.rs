@@ -54,7 +54,9 @@ pub use claims::{Audience, MAX_NUMERIC_DATE, RegisteredClaims};
 pub use error::{Error, Part};
 pub use header::Header;
 pub use jwk::{Jwk, Jwks};
-pub use jws::{DEFAULT_MAX_KEY_ATTEMPTS, DEFAULT_MAX_TOKEN_SIZE, JwsVerifier, Unverified, VerifiedJws, decode_unverified};
+pub use jws::{
+    DEFAULT_MAX_KEY_ATTEMPTS, DEFAULT_MAX_TOKEN_SIZE, JwsVerifier, Unverified, VerifiedJws, decode_unverified,
+};
 pub use key_set::KeySet;
 pub use secret::Secret;
 pub use signing_key::{RsaBits, SigningKey};

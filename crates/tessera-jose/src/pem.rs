@@ -88,7 +88,12 @@ pub(crate) fn spki_pem_to_jwk(pem: &str) -> Result<Jwk, Error> {
         KeyKind::Rsa => {
             let key = pkcs1::RsaPublicKey::from_der(bits)
                 .map_err(|e| Error::InvalidKey(format!("not a PKCS#1 RSA public key: {e}")))?;
-            Ok(Jwk { kty: "RSA".into(), n: b64(key.modulus.as_bytes()), e: b64(key.public_exponent.as_bytes()), ..Jwk::default() })
+            Ok(Jwk {
+                kty: "RSA".into(),
+                n: b64(key.modulus.as_bytes()),
+                e: b64(key.public_exponent.as_bytes()),
+                ..Jwk::default()
+            })
         }
         ec @ (KeyKind::P256 | KeyKind::P384) => {
             let (crv, size) = if ec == KeyKind::P256 { ("P-256", 32) } else { ("P-384", 48) };

@@ -3,10 +3,10 @@
 use std::fmt;
 
 use aws_lc_rs::encoding::{AsBigEndian, AsDer, Pkcs8V1Der, PublicKeyX509Der};
+use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::rsa::{self, KeyPairComponents, KeySize};
 use aws_lc_rs::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaEncoding, RsaPublicKeyComponents};
-use aws_lc_rs::hmac;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -33,7 +33,7 @@ enum Signer {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
     Rsa(rsa::KeyPair, &'static dyn RsaEncoding),
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
 }
 
 impl fmt::Debug for SigningKey {
@@ -108,7 +108,7 @@ impl SigningKey {
             return Err(Error::WeakKey("HMAC secret shorter than the hash output"));
         }
         let jwk = Jwk { kty: "oct".into(), k: Some(base64url::encode(secret.expose())), ..Jwk::default() };
-        SigningKey::assemble(alg, Signer::Hmac(hmac::Key::new(hash, secret.expose())), jwk, None)
+        SigningKey::assemble(alg, Signer::Hmac(Box::new(hmac::Key::new(hash, secret.expose()))), jwk, None)
     }
 
     /// Reads a private JWK. The algorithm comes from `alg`, else the JWK's `alg`, else the
@@ -116,7 +116,9 @@ impl SigningKey {
     pub fn from_jwk(jwk: &Jwk, alg: Option<Algorithm>) -> Result<SigningKey, Error> {
         let named = jwk.alg.as_deref().map(str::parse::<Algorithm>).transpose()?;
         let alg = match (alg, named) {
-            (Some(a), Some(b)) if a != b => return Err(Error::Config("the key's \"alg\" differs from the one asked for")),
+            (Some(a), Some(b)) if a != b => {
+                return Err(Error::Config("the key's \"alg\" differs from the one asked for"));
+            }
             (Some(a), _) | (None, Some(a)) => a,
             (None, None) => default_alg(jwk)?,
         };
@@ -140,7 +142,10 @@ impl SigningKey {
             ("OKP", KeyFamily::Ed25519) if jwk.crv.as_deref() == Some("Ed25519") => {
                 let pair = Ed25519KeyPair::from_seed_and_public_key(&jwk.bytes("d", &jwk.d)?, &jwk.bytes("x", &jwk.x)?)
                     .map_err(|e| Error::InvalidKey(format!("Ed25519 private key rejected: {e}")))?;
-                AsDer::<Pkcs8V1Der>::as_der(&pair).map_err(|_| Error::Crypto("PKCS#8 encoding failed"))?.as_ref().to_vec()
+                AsDer::<Pkcs8V1Der>::as_der(&pair)
+                    .map_err(|_| Error::Crypto("PKCS#8 encoding failed"))?
+                    .as_ref()
+                    .to_vec()
             }
             ("RSA", KeyFamily::Rsa) => {
                 let member = |name, value| jwk.bytes(name, value);
@@ -156,10 +161,17 @@ impl SigningKey {
                 crate::key_strength::check_rsa_public(&components.public_key.n, &components.public_key.e)?;
                 let pair = rsa::KeyPair::from_components(&components)
                     .map_err(|e| Error::InvalidKey(format!("RSA private key rejected: {e}")))?;
-                AsDer::<Pkcs8V1Der>::as_der(&pair).map_err(|_| Error::Crypto("PKCS#8 encoding failed"))?.as_ref().to_vec()
+                AsDer::<Pkcs8V1Der>::as_der(&pair)
+                    .map_err(|_| Error::Crypto("PKCS#8 encoding failed"))?
+                    .as_ref()
+                    .to_vec()
             }
             _ => {
-                return Err(Error::KeyMismatch { kid: jwk.kid.clone(), alg, reason: "the key type does not fit the algorithm" });
+                return Err(Error::KeyMismatch {
+                    kid: jwk.kid.clone(),
+                    alg,
+                    reason: "the key type does not fit the algorithm",
+                });
             }
         };
         Ok(SigningKey::from_pkcs8_der(&der, Some(alg))?.keep_kid(jwk.kid.clone()))
@@ -184,7 +196,8 @@ impl SigningKey {
         let b64 = |bytes: &[u8]| Some(base64url::encode(bytes));
         let mut jwk = Jwk::default();
         let signer = match (kind, alg.key_family()) {
-            (KeyKind::P256, KeyFamily::Ec(curve @ Curve::P256)) | (KeyKind::P384, KeyFamily::Ec(curve @ Curve::P384)) => {
+            (KeyKind::P256, KeyFamily::Ec(curve @ Curve::P256))
+            | (KeyKind::P384, KeyFamily::Ec(curve @ Curve::P384)) => {
                 let pair = EcdsaKeyPair::from_pkcs8(ecdsa_signing(curve), der).map_err(rejected)?;
                 let size = curve.coordinate_len();
                 let Some(xy) = pair.public_key().as_ref().get(1..).filter(|xy| xy.len() == 2 * size) else {
@@ -192,13 +205,29 @@ impl SigningKey {
                 };
                 let (x, y) = xy.split_at(size);
                 let d = pair.private_key().as_be_bytes().map_err(|_| Error::Crypto("private key export failed"))?;
-                jwk = Jwk { kty: "EC".into(), crv: Some(curve.name().into()), x: b64(x), y: b64(y), d: b64(d.as_ref()), ..jwk };
+                jwk = Jwk {
+                    kty: "EC".into(),
+                    crv: Some(curve.name().into()),
+                    x: b64(x),
+                    y: b64(y),
+                    d: b64(d.as_ref()),
+                    ..jwk
+                };
                 Signer::Ecdsa(pair)
             }
             (KeyKind::Ed25519, KeyFamily::Ed25519) => {
                 let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(rejected)?;
-                let seed = pair.seed().and_then(|s| s.as_be_bytes()).map_err(|_| Error::Crypto("private key export failed"))?;
-                jwk = Jwk { kty: "OKP".into(), crv: Some("Ed25519".into()), x: b64(pair.public_key().as_ref()), d: b64(seed.as_ref()), ..jwk };
+                let seed = pair
+                    .seed()
+                    .and_then(|s| s.as_be_bytes())
+                    .map_err(|_| Error::Crypto("private key export failed"))?;
+                jwk = Jwk {
+                    kty: "OKP".into(),
+                    crv: Some("Ed25519".into()),
+                    x: b64(pair.public_key().as_ref()),
+                    d: b64(seed.as_ref()),
+                    ..jwk
+                };
                 Signer::Ed25519(pair)
             }
             (KeyKind::Rsa, KeyFamily::Rsa) => {
@@ -285,9 +314,15 @@ impl SigningKey {
     pub fn public_key_pem(&self) -> Result<String, Error> {
         let failed = |_| Error::Crypto("SPKI encoding failed");
         let der: Vec<u8> = match &self.signer {
-            Signer::Ecdsa(pair) => AsDer::<PublicKeyX509Der>::as_der(pair.public_key()).map_err(failed)?.as_ref().to_vec(),
-            Signer::Ed25519(pair) => AsDer::<PublicKeyX509Der>::as_der(pair.public_key()).map_err(failed)?.as_ref().to_vec(),
-            Signer::Rsa(pair, _) => AsDer::<PublicKeyX509Der>::as_der(pair.public_key()).map_err(failed)?.as_ref().to_vec(),
+            Signer::Ecdsa(pair) => {
+                AsDer::<PublicKeyX509Der>::as_der(pair.public_key()).map_err(failed)?.as_ref().to_vec()
+            }
+            Signer::Ed25519(pair) => {
+                AsDer::<PublicKeyX509Der>::as_der(pair.public_key()).map_err(failed)?.as_ref().to_vec()
+            }
+            Signer::Rsa(pair, _) => {
+                AsDer::<PublicKeyX509Der>::as_der(pair.public_key()).map_err(failed)?.as_ref().to_vec()
+            }
             Signer::Hmac(_) => return Err(Error::Config("an HMAC secret has no public key")),
         };
         pem::encode("PUBLIC KEY", &der)
@@ -295,7 +330,8 @@ impl SigningKey {
 
     /// Signs a JWT: header `{alg, kid, typ}` and the claims serialized as JSON.
     pub fn sign_jwt<T: Serialize + ?Sized>(&self, typ: Option<&str>, claims: &T) -> Result<String, Error> {
-        let payload = serde_json::to_vec(claims).map_err(|_| Error::ClaimsShape("claims must serialize to JSON".into()))?;
+        let payload =
+            serde_json::to_vec(claims).map_err(|_| Error::ClaimsShape("claims must serialize to JSON".into()))?;
         let mut header = Map::new();
         if let Some(typ) = typ {
             header.insert("typ".into(), Value::String(typ.into()));

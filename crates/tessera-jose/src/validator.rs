@@ -157,10 +157,10 @@ impl Validator {
             _ => {}
         }
         // §4.1.5 nbf
-        if let Some(nbf) = claims::numeric_date(claims, "nbf")? {
-            if now.saturating_add(self.leeway) < nbf {
-                return Err(Error::NotYetValid);
-            }
+        if let Some(nbf) = claims::numeric_date(claims, "nbf")?
+            && now.saturating_add(self.leeway) < nbf
+        {
+            return Err(Error::NotYetValid);
         }
         // §4.1.6 iat
         match claims::numeric_date(claims, "iat")? {
@@ -281,9 +281,11 @@ impl ValidatorBuilder {
 
     /// Builds the validator, or says which decision is missing.
     pub fn build(self) -> Result<Validator, Error> {
-        let typ = self.typ.ok_or(Error::Config("choose the token type: typ(..), typ_jwt_or_absent() or accept_any_typ()"))?;
+        let typ =
+            self.typ.ok_or(Error::Config("choose the token type: typ(..), typ_jwt_or_absent() or accept_any_typ()"))?;
         let issuers = self.issuers.ok_or(Error::Config("choose the issuers: issuer(..) or accept_any_issuer()"))?;
-        let audiences = self.audiences.ok_or(Error::Config("choose the audiences: audience(..) or accept_any_audience()"))?;
+        let audiences =
+            self.audiences.ok_or(Error::Config("choose the audiences: audience(..) or accept_any_audience()"))?;
         let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         let mut jws = JwsVerifier::new(self.algorithms, self.keys)?;
         if let Some(size) = self.max_token_size {

@@ -27,7 +27,8 @@ pub struct VerifyingKey {
 #[derive(Clone)]
 enum Verifier {
     Public(ParsedPublicKey),
-    Hmac(hmac::Key),
+    // Boxed: an HMAC key holds its inner and outer states, 20 times a parsed public key.
+    Hmac(Box<hmac::Key>),
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -51,12 +52,12 @@ impl VerifyingKey {
             "OKP" => ed25519_verifiers(jwk)?,
             "RSA" => rsa_verifiers(jwk)?,
             "oct" => hmac_verifiers(jwk)?,
-            other => return Err(Error::UnsupportedKey(format!("kty {:?}", other.chars().take(16).collect::<String>()))),
+            other => {
+                return Err(Error::UnsupportedKey(format!("kty {:?}", other.chars().take(16).collect::<String>())));
+            }
         };
-        let verifiers = verifiers
-            .into_iter()
-            .filter(|(alg, _)| restricted_to.is_none_or(|only| only == Ok(*alg)))
-            .collect();
+        let verifiers =
+            verifiers.into_iter().filter(|(alg, _)| restricted_to.is_none_or(|only| only == Ok(*alg))).collect();
         Ok(VerifyingKey {
             jwk: Jwk {
                 key_use: jwk.key_use.clone(),
@@ -126,10 +127,10 @@ impl VerifyingKey {
         if self.jwk.key_use.as_deref().is_some_and(|usage| usage != "sig") {
             return Err(Error::KeyUseForbidden { kid, reason: "\"use\" is not \"sig\"" });
         }
-        if let Some(ops) = &self.jwk.key_ops {
-            if !ops.iter().any(|op| op == "verify") {
-                return Err(Error::KeyUseForbidden { kid, reason: "\"key_ops\" lacks \"verify\"" });
-            }
+        if let Some(ops) = &self.jwk.key_ops
+            && !ops.iter().any(|op| op == "verify")
+        {
+            return Err(Error::KeyUseForbidden { kid, reason: "\"key_ops\" lacks \"verify\"" });
         }
         if !self.verifiers.iter().any(|(a, _)| *a == alg) {
             return Err(Error::WeakKey("HMAC secret shorter than the hash output"));
@@ -157,7 +158,11 @@ impl VerifyingKey {
 
 type Prepared = (KeyFamily, Jwk, Vec<(Algorithm, Verifier)>);
 
-fn public(alg: Algorithm, params: &'static dyn VerificationAlgorithm, bytes: &[u8]) -> Result<(Algorithm, Verifier), Error> {
+fn public(
+    alg: Algorithm,
+    params: &'static dyn VerificationAlgorithm,
+    bytes: &[u8],
+) -> Result<(Algorithm, Verifier), Error> {
     ParsedPublicKey::new(params, bytes)
         .map(|key| (alg, Verifier::Public(key)))
         .map_err(|e| Error::InvalidKey(format!("{alg} public key rejected: {e}")))
@@ -173,7 +178,11 @@ fn ec_verifiers(jwk: &Jwk) -> Result<Prepared, Error> {
     let y = jwk.bytes("y", &jwk.y)?;
     // RFC 7518 §6.2.1.2: coordinates are exactly the field size, leading zeros kept.
     if x.len() != curve.coordinate_len() || y.len() != curve.coordinate_len() {
-        return Err(Error::InvalidKey(format!("{} coordinates must be {} bytes", curve.name(), curve.coordinate_len())));
+        return Err(Error::InvalidKey(format!(
+            "{} coordinates must be {} bytes",
+            curve.name(),
+            curve.coordinate_len()
+        )));
     }
     let point = [&[4u8][..], &x, &y].concat();
     let verifier = public(alg, params, &point)?;
@@ -235,7 +244,7 @@ fn hmac_verifiers(jwk: &Jwk) -> Result<Prepared, Error> {
     ]
     .into_iter()
     .filter(|(alg, _)| secret.len() >= alg.min_secret_len())
-    .map(|(alg, hash)| (alg, Verifier::Hmac(hmac::Key::new(hash, secret.expose()))))
+    .map(|(alg, hash)| (alg, Verifier::Hmac(Box::new(hmac::Key::new(hash, secret.expose())))))
     .collect();
     let out = Jwk { kty: "oct".into(), k: jwk.k.clone(), ..Jwk::default() };
     Ok((KeyFamily::Symmetric, out, verifiers))
@@ -245,13 +254,13 @@ fn hmac_verifiers(jwk: &Jwk) -> Result<Prepared, Error> {
 /// 0 < r, s < n. aws-lc would refuse such signatures too; checking here names the reason.
 fn check_ecdsa_range(curve: Curve, signature: &[u8]) -> Result<(), Error> {
     const P256_ORDER: [u8; 32] = [
-        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+        0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6,
+        0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
     ];
     const P384_ORDER: [u8; 48] = [
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf,
-        0x58, 0x1a, 0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf, 0x58, 0x1a, 0x0d, 0xb2,
+        0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73,
     ];
     let order: &[u8] = match curve {
         Curve::P256 => &P256_ORDER,
