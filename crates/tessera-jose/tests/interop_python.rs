@@ -1,7 +1,7 @@
 //! Interoperability both ways with PyJWT and jwcrypto (interop/python/jose_interop.py).
 //!
 //! The Python environment comes from `scripts/test` (a venv with interop/python/
-//! requirements.txt); set TESSERA_PYTHON to use another interpreter. A missing
+//! requirements.txt); set INTEROP_PYTHON to use another interpreter. A missing
 //! environment fails the test with instructions rather than skipping it.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tessera_jose::Algorithm;
 
 fn python() -> String {
-    std::env::var("TESSERA_PYTHON").unwrap_or_else(|_| {
+    std::env::var("INTEROP_PYTHON").unwrap_or_else(|_| {
         let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/interop-venv/bin/python");
         if venv.exists() { venv.display().to_string() } else { "python3".into() }
     })
