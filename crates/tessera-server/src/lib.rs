@@ -1,0 +1,2 @@
+//! Tessera server.
+pub mod config;
