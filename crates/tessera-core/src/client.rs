@@ -1,0 +1,208 @@
+//! OAuth clients (RFC 6749 §2): who may ask for tokens, how they authenticate, and what they
+//! may ask for.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::client_secret::ClientSecretHash;
+use crate::clock::Timestamp;
+use crate::error::CoreError;
+use crate::identifier::string_identifier;
+
+string_identifier!(
+    /// The `client_id` (RFC 6749 §2.2), chosen by the administrator.
+    ClientId
+);
+
+/// Grant types a client may be allowed to use (RFC 6749 §4, RFC 8693).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GrantType {
+    /// `authorization_code` (RFC 6749 §4.1)
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
+    /// `refresh_token` (RFC 6749 §6)
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
+    /// `client_credentials` (RFC 6749 §4.4)
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+    /// `password`: only Tessera's first-party `/auth/login`, never offered on `/oauth/token`.
+    #[serde(rename = "password")]
+    Password,
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693)
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
+}
+
+impl GrantType {
+    /// Every grant type, in a stable order.
+    pub const ALL: [GrantType; 5] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::Password,
+        GrantType::TokenExchange,
+    ];
+
+    /// The registered name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::Password => "password",
+            GrantType::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+        }
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = CoreError;
+
+    fn from_str(name: &str) -> Result<GrantType, CoreError> {
+        GrantType::ALL
+            .into_iter()
+            .find(|grant| grant.as_str() == name)
+            .ok_or(CoreError::InvalidRequest { field: "grant_type", reason: "unknown grant type" })
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a client authenticates (RFC 6749 §2.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientKind {
+    /// Holds a secret; stored only as its keyed hash.
+    Confidential {
+        /// HMAC-SHA256 of the secret under the server's pepper.
+        secret_hash: ClientSecretHash,
+    },
+    /// Cannot keep a secret (mobile, browser apps): authenticates with `none` and must use PKCE.
+    Public,
+}
+
+/// A registered client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// The `client_id`.
+    pub client_id: ClientId,
+    /// Confidential or public.
+    pub kind: ClientKind,
+    /// Redirect URIs, matched exactly (RFC 9700 §2.1).
+    pub redirect_uris: Vec<String>,
+    /// Grant types the client may use.
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may ask for.
+    pub scopes: Vec<String>,
+    /// Audiences (`aud`) of the client's access tokens.
+    pub audiences: Vec<String>,
+    /// Access-token lifetime in seconds, overriding the server default.
+    pub access_ttl: Option<i64>,
+    /// Refresh-family lifetime in seconds, overriding the server default.
+    pub refresh_ttl: Option<i64>,
+    /// When the client was registered.
+    pub created_at: Timestamp,
+}
+
+impl Client {
+    /// Whether the client is confidential.
+    pub fn is_confidential(&self) -> bool {
+        matches!(self.kind, ClientKind::Confidential { .. })
+    }
+
+    /// Fails with `unauthorized_client` unless the client may use `grant`.
+    pub fn require_grant(&self, grant: GrantType) -> Result<(), CoreError> {
+        if self.grant_types.contains(&grant) {
+            Ok(())
+        } else {
+            Err(CoreError::UnauthorizedClient { grant_type: grant.as_str().to_owned() })
+        }
+    }
+
+    /// The scopes granted for a request (RFC 6749 §3.3): all of the client's scopes when none
+    /// are asked for, otherwise exactly those asked for, each of which must be allowed.
+    pub fn grant_scopes(&self, requested: Option<&str>) -> Result<Vec<String>, CoreError> {
+        let Some(requested) = requested.filter(|s| !s.trim().is_empty()) else {
+            return Ok(self.scopes.clone());
+        };
+        let mut granted: Vec<String> = Vec::new();
+        for scope in requested.split(' ').filter(|s| !s.is_empty()) {
+            if !self.scopes.iter().any(|allowed| allowed == scope) {
+                return Err(CoreError::InvalidScope { scope: scope.to_owned() });
+            }
+            if !granted.iter().any(|s| s == scope) {
+                granted.push(scope.to_owned());
+            }
+        }
+        Ok(granted)
+    }
+}
+
+/// Storage of clients.
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    /// Registers a client. [`CoreError::Conflict`] if the `client_id` is taken.
+    async fn create_client(&self, client: &Client) -> Result<(), CoreError>;
+
+    /// The client with this `client_id`.
+    async fn client(&self, client_id: &ClientId) -> Result<Option<Client>, CoreError>;
+
+    /// All clients, ordered by `client_id`.
+    async fn list_clients(&self) -> Result<Vec<Client>, CoreError>;
+
+    /// Removes a client and, atomically with it, every refresh family issued to it, so that no
+    /// refresh token outlives its client. `false` if there was no such client.
+    async fn remove_client(&self, client_id: &ClientId) -> Result<bool, CoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(scopes: &[&str]) -> Client {
+        Client {
+            client_id: ClientId::new("app"),
+            kind: ClientKind::Public,
+            redirect_uris: vec![],
+            grant_types: vec![GrantType::RefreshToken],
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            audiences: vec![],
+            access_ttl: None,
+            refresh_ttl: None,
+            created_at: Timestamp::from_unix(0),
+        }
+    }
+
+    #[test]
+    fn grant_type_names_round_trip() {
+        for grant in GrantType::ALL {
+            assert_eq!(grant.as_str().parse::<GrantType>().unwrap(), grant);
+            let json = serde_json::to_string(&grant).unwrap();
+            assert_eq!(json, format!("\"{}\"", grant.as_str()));
+        }
+        assert!("implicit".parse::<GrantType>().is_err());
+    }
+
+    #[test]
+    fn scopes_are_granted_only_when_allowed() {
+        let app = client(&["openid", "profile", "orders:read"]);
+        assert_eq!(app.grant_scopes(None).unwrap().len(), 3);
+        assert_eq!(app.grant_scopes(Some("openid openid profile")).unwrap(), vec!["openid", "profile"]);
+        let error = app.grant_scopes(Some("openid admin")).unwrap_err();
+        assert!(matches!(error, CoreError::InvalidScope { scope } if scope == "admin"));
+    }
+
+    #[test]
+    fn grant_must_be_registered() {
+        let app = client(&[]);
+        assert!(app.require_grant(GrantType::RefreshToken).is_ok());
+        assert!(matches!(app.require_grant(GrantType::ClientCredentials), Err(CoreError::UnauthorizedClient { .. })));
+    }
+}

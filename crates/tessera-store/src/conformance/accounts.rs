@@ -1,0 +1,124 @@
+//! Accounts, clients and sessions.
+
+use std::sync::Arc;
+
+use tessera_core::CoreError;
+use tessera_core::account::{Email, PasswordHash, UserId};
+use tessera_core::client::ClientId;
+use tessera_core::session::SessionId;
+use tessera_core::store::Store;
+
+use super::fixtures::{NOW, account, confidential_client, family, login, public_client, session, token_hash};
+
+/// Create, read, list, disable and re-hash accounts; e-mails are unique.
+pub async fn account_crud<S: Store>(store: Arc<S>) {
+    let alice = account("u-alice", "alice@example.com");
+    store.create_account(&alice).await.unwrap();
+    store.create_account(&account("u-bob", "bob@example.com")).await.unwrap();
+
+    assert_eq!(store.account(&alice.id).await.unwrap(), Some(alice.clone()));
+    let by_email = store.account_by_email(&Email::parse("ALICE@example.com").unwrap()).await.unwrap();
+    assert_eq!(by_email, Some(alice.clone()));
+    assert_eq!(store.account(&UserId::new("nobody")).await.unwrap(), None);
+
+    let duplicate = store.create_account(&account("u-other", "alice@example.com")).await;
+    assert!(matches!(duplicate, Err(CoreError::Conflict { .. })), "{duplicate:?}");
+
+    let emails: Vec<String> = store.list_accounts().await.unwrap().iter().map(|a| a.email.to_string()).collect();
+    assert_eq!(emails, ["alice@example.com", "bob@example.com"]);
+
+    assert!(store.set_account_disabled(&alice.id, true, NOW.plus(5)).await.unwrap());
+    let disabled = store.account(&alice.id).await.unwrap().unwrap();
+    assert!(disabled.disabled);
+    assert_eq!(disabled.updated_at, NOW.plus(5));
+
+    let hash = PasswordHash::new("$argon2id$new");
+    assert!(store.set_password_hash(&alice.id, &hash, NOW.plus(6)).await.unwrap());
+    assert_eq!(store.account(&alice.id).await.unwrap().unwrap().password_hash, Some(hash.clone()));
+    assert!(!store.set_password_hash(&UserId::new("nobody"), &hash, NOW).await.unwrap());
+    assert!(!store.set_account_disabled(&UserId::new("nobody"), true, NOW).await.unwrap());
+}
+
+/// Clients round-trip every field; `client_id` is unique; removal reports whether it removed.
+pub async fn client_crud<S: Store>(store: Arc<S>) {
+    let confidential = confidential_client("billing");
+    let public = public_client("mobile");
+    store.create_client(&confidential).await.unwrap();
+    store.create_client(&public).await.unwrap();
+
+    assert_eq!(store.client(&confidential.client_id).await.unwrap(), Some(confidential.clone()));
+    assert_eq!(store.client(&public.client_id).await.unwrap(), Some(public.clone()));
+    let duplicate = store.create_client(&public_client("billing")).await;
+    assert!(matches!(duplicate, Err(CoreError::Conflict { .. })), "{duplicate:?}");
+
+    let ids: Vec<String> = store.list_clients().await.unwrap().iter().map(|c| c.client_id.to_string()).collect();
+    assert_eq!(ids, ["billing", "mobile"]);
+
+    assert!(store.remove_client(&public.client_id).await.unwrap());
+    assert!(!store.remove_client(&public.client_id).await.unwrap());
+    assert_eq!(store.client(&public.client_id).await.unwrap(), None);
+}
+
+/// No refresh token outlives its client.
+pub async fn removing_a_client_removes_its_families<S: Store>(store: Arc<S>) {
+    let login = login(&store).await;
+    assert!(store.remove_client(&ClientId::new("app")).await.unwrap());
+    assert_eq!(store.refresh_family(&login.family.id).await.unwrap(), None);
+    assert_eq!(store.refresh_token(&login.first).await.unwrap(), None);
+    let session = store.session(&SessionId::new("s1")).await.unwrap().unwrap();
+    assert_eq!(session.client_id, None, "the session stays, without its client");
+}
+
+/// Sessions are created, listed while active, and revoked with their refresh families.
+pub async fn session_lifecycle<S: Store>(store: Arc<S>) {
+    let login = login(&store).await;
+    let mut later = session("s2", "u1", None);
+    later.created_at = NOW.plus(10);
+    store.create_session(&later).await.unwrap();
+    let mut expired = session("s3", "u1", None);
+    expired.expires_at = NOW.plus(1);
+    store.create_session(&expired).await.unwrap();
+
+    let s1 = store.session(&SessionId::new("s1")).await.unwrap().unwrap();
+    assert_eq!(s1, session("s1", "u1", Some("app")));
+    let active: Vec<String> = store
+        .active_sessions(&UserId::new("u1"), NOW.plus(20))
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.sid.to_string())
+        .collect();
+    assert_eq!(active, ["s2", "s1"], "newest first, expired left out");
+
+    assert!(store.revoke_session(&s1.sid, NOW.plus(30)).await.unwrap());
+    assert!(store.revoke_session(&s1.sid, NOW.plus(40)).await.unwrap());
+    let revoked = store.session(&s1.sid).await.unwrap().unwrap();
+    assert_eq!(revoked.revoked_at, Some(NOW.plus(30)), "the first revocation time is kept");
+    let family = store.refresh_family(&login.family.id).await.unwrap().unwrap();
+    assert_eq!(family.revoked_at, Some(NOW.plus(30)), "the session's family is revoked with it");
+    assert!(!store.revoke_session(&SessionId::new("none"), NOW).await.unwrap());
+}
+
+/// Ending all of a user's sessions counts the active ones and revokes every family.
+pub async fn revoking_user_sessions_revokes_families<S: Store>(store: Arc<S>) {
+    let login = login(&store).await;
+    store.create_session(&session("s2", "u1", Some("app"))).await.unwrap();
+    store.create_refresh_family(&family("f2", "app", "u1", "s2"), &token_hash("second")).await.unwrap();
+    store.create_account(&account("u2", "u2@example.com")).await.unwrap();
+    store.create_session(&session("other", "u2", None)).await.unwrap();
+
+    assert_eq!(store.revoke_user_sessions(&UserId::new("u1"), NOW.plus(1)).await.unwrap(), 2);
+    assert!(store.active_sessions(&UserId::new("u1"), NOW.plus(2)).await.unwrap().is_empty());
+    for id in [login.family.id.clone(), family("f2", "app", "u1", "s2").id] {
+        let family = store.refresh_family(&id).await.unwrap().unwrap();
+        assert_eq!(family.revoked_at, Some(NOW.plus(1)));
+    }
+    assert_eq!(store.active_sessions(&UserId::new("u2"), NOW.plus(2)).await.unwrap().len(), 1);
+    assert_eq!(store.revoke_user_sessions(&UserId::new("u1"), NOW.plus(3)).await.unwrap(), 0);
+}
+
+/// A session cannot point at a user that does not exist.
+pub async fn session_needs_an_account<S: Store>(store: Arc<S>) {
+    let result = store.create_session(&session("s1", "ghost", None)).await;
+    assert!(matches!(result, Err(CoreError::NotFound { .. })), "{result:?}");
+}

@@ -1,0 +1,94 @@
+//! Signing-key states: next → active → retired → purged.
+
+use std::sync::Arc;
+
+use tessera_core::CoreError;
+use tessera_core::clock::Timestamp;
+use tessera_core::signing_key::{ActivateOutcome, EncryptedPrivateKey, KeyState, Kid, SigningKey, published_keys};
+use tessera_core::store::Store;
+
+use super::fixtures::NOW;
+
+fn key(kid: &str, alg: &str, state: KeyState, not_before: Timestamp) -> SigningKey {
+    SigningKey {
+        kid: Kid::new(kid),
+        alg: alg.into(),
+        private_key: EncryptedPrivateKey::new(vec![0xA5; 48]),
+        public_jwk: format!(r#"{{"kty":"EC","kid":"{kid}"}}"#),
+        state,
+        not_before,
+        retire_after: None,
+        created_at: not_before,
+    }
+}
+
+/// One active key per algorithm; activation retires the old one; retired keys are purged once
+/// every token they signed has expired.
+pub async fn key_lifecycle<S: Store>(store: Arc<S>) {
+    let first = key("k1", "ES256", KeyState::Active, NOW);
+    store.insert_signing_key(&first).await.unwrap();
+    store.insert_signing_key(&key("rsa", "RS256", KeyState::Active, NOW)).await.unwrap();
+    let second_active = store.insert_signing_key(&key("k1b", "ES256", KeyState::Active, NOW)).await;
+    assert!(matches!(second_active, Err(CoreError::Conflict { .. })), "{second_active:?}");
+    let duplicate = store.insert_signing_key(&key("k1", "ES256", KeyState::Next, NOW)).await;
+    assert!(matches!(duplicate, Err(CoreError::Conflict { .. })), "{duplicate:?}");
+
+    let next = key("k2", "ES256", KeyState::Next, NOW.plus(100));
+    store.insert_signing_key(&next).await.unwrap();
+    assert_eq!(store.active_signing_key("ES256").await.unwrap(), Some(first.clone()));
+    assert_eq!(store.signing_keys().await.unwrap().len(), 3);
+
+    let early = store.activate_signing_key(&next.kid, NOW.plus(1_000), NOW.plus(99)).await.unwrap();
+    assert_eq!(early, ActivateOutcome::TooEarly);
+    let unknown = store.activate_signing_key(&Kid::new("nope"), NOW, NOW).await.unwrap();
+    assert_eq!(unknown, ActivateOutcome::Unknown);
+
+    let done = store.activate_signing_key(&next.kid, NOW.plus(1_000), NOW.plus(100)).await.unwrap();
+    assert_eq!(done, ActivateOutcome::Activated { retired: Some(first.kid.clone()) });
+    assert_eq!(store.active_signing_key("ES256").await.unwrap().unwrap().kid, next.kid);
+    assert_eq!(store.active_signing_key("RS256").await.unwrap().unwrap().kid, Kid::new("rsa"));
+    let again = store.activate_signing_key(&next.kid, NOW.plus(1_000), NOW.plus(101)).await.unwrap();
+    assert_eq!(again, ActivateOutcome::NotNext);
+
+    let keys = store.signing_keys().await.unwrap();
+    let old = keys.iter().find(|k| k.kid == first.kid).unwrap();
+    assert_eq!(old.state, KeyState::Retired);
+    assert_eq!(old.retire_after, Some(NOW.plus(1_000)));
+    assert_eq!(old.private_key, first.private_key, "the key blob round-trips");
+    assert_eq!(published_keys(&keys, NOW.plus(999)).len(), 3);
+    assert_eq!(published_keys(&keys, NOW.plus(1_000)).len(), 2);
+
+    assert_eq!(store.purge_retired_signing_keys(NOW.plus(999)).await.unwrap(), 0);
+    assert_eq!(store.purge_retired_signing_keys(NOW.plus(1_000)).await.unwrap(), 1);
+    let kids: Vec<String> = store.signing_keys().await.unwrap().iter().map(|k| k.kid.to_string()).collect();
+    assert_eq!(kids.len(), 2);
+    assert!(!kids.contains(&"k1".to_owned()));
+}
+
+/// Several nodes activating one key at once: exactly one does it.
+pub async fn concurrent_activation_exactly_one_wins<S: Store + 'static>(store: Arc<S>) {
+    store.insert_signing_key(&key("old", "ES256", KeyState::Active, NOW)).await.unwrap();
+    store.insert_signing_key(&key("new", "ES256", KeyState::Next, NOW)).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.activate_signing_key(&Kid::new("new"), NOW.plus(60), NOW.plus(1)).await })
+        })
+        .collect();
+    let mut activated = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            ActivateOutcome::Activated { retired } => {
+                assert_eq!(retired, Some(Kid::new("old")));
+                activated += 1;
+            }
+            ActivateOutcome::NotNext => {}
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!(activated, 1);
+    let active: Vec<SigningKey> =
+        store.signing_keys().await.unwrap().into_iter().filter(|k| k.state == KeyState::Active).collect();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].kid, Kid::new("new"));
+}

@@ -1,0 +1,98 @@
+//! Access-token revocations and the audit log.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tessera_core::audit::{AuditEvent, AuditKind, REDACTED};
+use tessera_core::client::ClientId;
+use tessera_core::revocation::{RevocationQuery, RevocationTarget};
+use tessera_core::store::Store;
+
+use super::fixtures::NOW;
+
+fn query<'a>(jti: &'a str, sid: Option<&'a str>, sub: &'a str, iat: i64) -> RevocationQuery<'a> {
+    RevocationQuery { jti, sid, sub, issued_at: NOW.plus(iat) }
+}
+
+/// By `jti` always; by `sid` and `sub` only for tokens issued at or before the revocation.
+pub async fn revocation_lookups<S: Store>(store: Arc<S>) {
+    let none = store.find_revocation(query("j1", Some("s1"), "u1", 0)).await.unwrap();
+    assert_eq!(none, None);
+
+    store.revoke(&RevocationTarget::Jti("j1".into()), NOW.plus(900), NOW).await.unwrap();
+    let by_jti = store.find_revocation(query("j1", None, "u9", 0)).await.unwrap().unwrap();
+    assert_eq!(by_jti.target, RevocationTarget::Jti("j1".into()));
+    assert_eq!(store.find_revocation(query("j2", None, "u9", 0)).await.unwrap(), None);
+
+    store.revoke(&RevocationTarget::Sid("s1".into()), NOW.plus(1_000), NOW.plus(100)).await.unwrap();
+    assert!(store.find_revocation(query("j3", Some("s1"), "u1", 50)).await.unwrap().is_some());
+    assert!(
+        store.find_revocation(query("j3", Some("s1"), "u1", 100)).await.unwrap().is_some(),
+        "same second fails closed"
+    );
+    assert_eq!(store.find_revocation(query("j3", Some("s1"), "u1", 101)).await.unwrap(), None, "issued after");
+    assert_eq!(store.find_revocation(query("j3", Some("s2"), "u1", 50)).await.unwrap(), None);
+    assert_eq!(store.find_revocation(query("j3", None, "u1", 50)).await.unwrap(), None);
+
+    store.revoke(&RevocationTarget::Sub("u1".into()), NOW.plus(1_000), NOW.plus(200)).await.unwrap();
+    let by_sub = store.find_revocation(query("j4", Some("s9"), "u1", 150)).await.unwrap().unwrap();
+    assert_eq!(by_sub.target, RevocationTarget::Sub("u1".into()));
+    assert_eq!(by_sub.revoked_at, NOW.plus(200));
+    assert_eq!(store.find_revocation(query("j4", Some("s9"), "u1", 201)).await.unwrap(), None);
+    assert_eq!(store.find_revocation(query("j4", Some("s9"), "u2", 150)).await.unwrap(), None);
+}
+
+/// The feed returns revocations after a position, in order; expired entries are purged.
+pub async fn revocation_feed_and_purge<S: Store>(store: Arc<S>) {
+    let targets =
+        [RevocationTarget::Jti("a".into()), RevocationTarget::Sid("b".into()), RevocationTarget::Sub("c".into())];
+    let mut seqs = Vec::new();
+    for (n, target) in targets.iter().enumerate() {
+        let stored = store.revoke(target, NOW.plus(10 * (n as i64 + 1)), NOW.plus(n as i64)).await.unwrap();
+        assert_eq!(&stored.target, target);
+        seqs.push(stored.seq);
+    }
+    assert!(seqs.windows(2).all(|pair| pair[0] < pair[1]), "feed positions increase: {seqs:?}");
+
+    let all = store.revocations_after(0, 100).await.unwrap();
+    assert_eq!(all.iter().map(|r| r.target.clone()).collect::<Vec<_>>(), targets);
+    let rest = store.revocations_after(seqs[0], 1).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].seq, seqs[1]);
+    assert!(store.revocations_after(seqs[2], 100).await.unwrap().is_empty());
+
+    assert_eq!(store.purge_expired_revocations(NOW.plus(20)).await.unwrap(), 2);
+    let left = store.revocations_after(0, 100).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].target, targets[2]);
+}
+
+/// Events append in batches and come back newest-last, with secrets still redacted.
+pub async fn audit_append_and_tail<S: Store>(store: Arc<S>) {
+    assert!(store.audit_tail(10).await.unwrap().is_empty());
+    let first = AuditEvent::new(AuditKind::LoginFailed, NOW)
+        .actor("u1")
+        .ip(Some("203.0.113.7".into()))
+        .client(&ClientId::new("app"))
+        .details(json!({"reason": "wrong password", "password": "hunter2"}));
+    store.append_audit_events(std::slice::from_ref(&first)).await.unwrap();
+    let batch: Vec<AuditEvent> =
+        (1..=4).map(|n| AuditEvent::new(AuditKind::RefreshRotated, NOW.plus(n)).details(json!({"n": n}))).collect();
+    store.append_audit_events(&batch).await.unwrap();
+    store.append_audit_events(&[]).await.unwrap();
+
+    let all = store.audit_tail(100).await.unwrap();
+    assert_eq!(all.len(), 5);
+    assert!(all.windows(2).all(|pair| pair[0].seq < pair[1].seq));
+    let stored = &all[0];
+    assert_eq!(stored.kind, AuditKind::LoginFailed);
+    assert_eq!(stored.actor.as_deref(), Some("u1"));
+    assert_eq!(stored.ip.as_deref(), Some("203.0.113.7"));
+    assert_eq!(stored.client_id, Some(ClientId::new("app")));
+    assert_eq!(stored.time, NOW);
+    assert_eq!(stored.details.as_map()["password"], json!(REDACTED));
+    assert_eq!(stored.details.as_map()["reason"], json!("wrong password"));
+
+    let tail = store.audit_tail(2).await.unwrap();
+    assert_eq!(tail.iter().map(|e| e.details.as_map()["n"].clone()).collect::<Vec<_>>(), [json!(3), json!(4)]);
+}

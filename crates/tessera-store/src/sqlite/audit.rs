@@ -1,0 +1,62 @@
+//! Audit events in SQLite.
+
+use async_trait::async_trait;
+use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
+use tessera_core::CoreError;
+use tessera_core::audit::{AuditDetails, AuditEvent, AuditStore};
+use tessera_core::client::ClientId;
+use tessera_core::clock::Timestamp;
+
+use super::{SqliteStore, storage_error};
+
+fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, CoreError> {
+    let details: String = row.try_get("details").map_err(storage_error)?;
+    let details =
+        serde_json::from_str(&details).map_err(|error| CoreError::CorruptData(format!("audit details: {error}")))?;
+    Ok(AuditEvent {
+        seq: row.try_get("seq").map_err(storage_error)?,
+        kind: row.try_get::<String, _>("kind").map_err(storage_error)?.parse()?,
+        actor: row.try_get("actor").map_err(storage_error)?,
+        ip: row.try_get("ip").map_err(storage_error)?,
+        client_id: row.try_get::<Option<String>, _>("client_id").map_err(storage_error)?.map(ClientId::new),
+        details: AuditDetails::new(details),
+        time: Timestamp::from_unix(row.try_get("time").map_err(storage_error)?),
+    })
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn append_audit_events(&self, events: &[AuditEvent]) -> Result<(), CoreError> {
+        let mut transaction = self.write_transaction().await?;
+        for event in events {
+            sqlx::query(
+                "INSERT INTO audit_events (kind, actor, ip, client_id, details, time)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(event.kind.as_str())
+            .bind(event.actor.as_deref())
+            .bind(event.ip.as_deref())
+            .bind(event.client_id.as_ref().map(ClientId::as_str))
+            .bind(event.details.to_json())
+            .bind(event.time.unix())
+            .execute(&mut *transaction)
+            .await
+            .map_err(storage_error)?;
+        }
+        transaction.commit().await.map_err(storage_error)
+    }
+
+    async fn audit_tail(&self, limit: u32) -> Result<Vec<AuditEvent>, CoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, actor, ip, client_id, details, time FROM
+               (SELECT * FROM audit_events ORDER BY seq DESC LIMIT ?)
+             ORDER BY seq",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        rows.iter().map(event_from_row).collect()
+    }
+}

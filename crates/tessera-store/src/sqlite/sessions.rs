@@ -1,0 +1,124 @@
+//! Sessions in SQLite.
+
+use async_trait::async_trait;
+use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
+use tessera_core::CoreError;
+use tessera_core::account::UserId;
+use tessera_core::client::ClientId;
+use tessera_core::clock::Timestamp;
+use tessera_core::session::{Session, SessionId, SessionStore};
+
+use super::{SqliteStore, decode_list, encode_list, storage_error, write_error};
+
+const COLUMNS: &str = "sid, kind, user_id, client_id, auth_time, acr, amr, created_at, expires_at, revoked_at";
+
+fn session_from_row(row: &SqliteRow) -> Result<Session, CoreError> {
+    let text = |name: &str| row.try_get::<String, _>(name).map_err(storage_error);
+    let time = |name: &str| row.try_get::<i64, _>(name).map(Timestamp::from_unix).map_err(storage_error);
+    Ok(Session {
+        sid: SessionId::new(text("sid")?),
+        kind: text("kind")?.parse()?,
+        user_id: UserId::new(text("user_id")?),
+        client_id: row.try_get::<Option<String>, _>("client_id").map_err(storage_error)?.map(ClientId::new),
+        auth_time: time("auth_time")?,
+        acr: row.try_get("acr").map_err(storage_error)?,
+        amr: decode_list(&text("amr")?)?,
+        created_at: time("created_at")?,
+        expires_at: time("expires_at")?,
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at").map_err(storage_error)?.map(Timestamp::from_unix),
+    })
+}
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    async fn create_session(&self, session: &Session) -> Result<(), CoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (sid, kind, user_id, client_id, auth_time, acr, amr,
+                                   created_at, expires_at, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(session.sid.as_str())
+        .bind(session.kind.as_str())
+        .bind(session.user_id.as_str())
+        .bind(session.client_id.as_ref().map(ClientId::as_str))
+        .bind(session.auth_time.unix())
+        .bind(session.acr.as_deref())
+        .bind(encode_list(&session.amr)?)
+        .bind(session.created_at.unix())
+        .bind(session.expires_at.unix())
+        .bind(session.revoked_at.map(Timestamp::unix))
+        .execute(&self.pool)
+        .await
+        .map_err(write_error("session", "account or client"))?;
+        Ok(())
+    }
+
+    async fn session(&self, sid: &SessionId) -> Result<Option<Session>, CoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM sessions WHERE sid = ?"));
+        let row = sqlx::query(sql).bind(sid.as_str()).fetch_optional(&self.pool).await.map_err(storage_error)?;
+        row.as_ref().map(session_from_row).transpose()
+    }
+
+    async fn active_sessions(&self, user_id: &UserId, now: Timestamp) -> Result<Vec<Session>, CoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sessions
+             WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?
+             ORDER BY created_at DESC, sid"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(user_id.as_str())
+            .bind(now.unix())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn revoke_session(&self, sid: &SessionId, now: Timestamp) -> Result<bool, CoreError> {
+        let mut transaction = self.write_transaction().await?;
+        let found = sqlx::query("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE sid = ?")
+            .bind(now.unix())
+            .bind(sid.as_str())
+            .execute(&mut *transaction)
+            .await
+            .map_err(storage_error)?
+            .rows_affected()
+            == 1;
+        sqlx::query("UPDATE refresh_families SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL")
+            .bind(now.unix())
+            .bind(sid.as_str())
+            .execute(&mut *transaction)
+            .await
+            .map_err(storage_error)?;
+        transaction.commit().await.map_err(storage_error)?;
+        Ok(found)
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &UserId, now: Timestamp) -> Result<u64, CoreError> {
+        let mut transaction = self.write_transaction().await?;
+        // Counted before the update: sessions that were still usable, not ones already ended.
+        let active: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(user_id.as_str())
+        .bind(now.unix())
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(storage_error)?;
+        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(now.unix())
+            .bind(user_id.as_str())
+            .execute(&mut *transaction)
+            .await
+            .map_err(storage_error)?;
+        sqlx::query("UPDATE refresh_families SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(now.unix())
+            .bind(user_id.as_str())
+            .execute(&mut *transaction)
+            .await
+            .map_err(storage_error)?;
+        transaction.commit().await.map_err(storage_error)?;
+        Ok(u64::try_from(active).unwrap_or(0))
+    }
+}

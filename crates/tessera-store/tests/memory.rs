@@ -1,0 +1,13 @@
+//! The conformance suite against core's in-memory reference store, which keeps the suite
+//! honest: a test that only SQLite passes is testing SQLite, not the contract.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use tessera_core::memory::MemoryStore;
+
+async fn fresh_store() -> (Arc<MemoryStore>, ()) {
+    (Arc::new(MemoryStore::default()), ())
+}
+
+tessera_store::conformance_suite!(fresh_store);
