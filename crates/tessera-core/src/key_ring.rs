@@ -318,7 +318,7 @@ mod tests {
         assert!(activate_due_keys(&store, &audit, 900, t0.plus(3599)).await.unwrap().is_empty());
 
         let t1 = t0.plus(3600);
-        assert_eq!(activate_due_keys(&store, &audit, 900, t1).await.unwrap(), [next.kid.clone()]);
+        assert_eq!(activate_due_keys(&store, &audit, 900, t1).await.unwrap(), std::slice::from_ref(&next.kid));
         let ring = KeyRing::load(&store, &master, ISSUER, Algorithm::ES256, t1).await.unwrap();
         assert_eq!(ring.signer(Algorithm::ES256).unwrap().kid(), next.kid.as_str());
         // The retired key still verifies what it signed, until the retention has passed.

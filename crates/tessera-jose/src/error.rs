@@ -27,6 +27,11 @@ impl std::fmt::Display for Part {
     }
 }
 
+/// An optional name for a message: quoted when present, `none` when absent.
+fn shown(value: &Option<String>) -> String {
+    value.as_deref().map_or_else(|| "none".to_owned(), |v| format!("{v:?}"))
+}
+
 /// Why a token, a key or a validator configuration was rejected.
 ///
 /// Messages never contain key material or the token itself; they may name a header
@@ -101,7 +106,7 @@ pub enum Error {
     #[error("nested JWTs (cty: JWT) are not accepted")]
     NestedJwt,
     /// The `typ` header is missing or different from the one required.
-    #[error("token type {found:?} where {expected:?} is required")]
+    #[error("token type {} where {expected:?} is required", shown(.found))]
     WrongType {
         /// The required type.
         expected: String,
@@ -109,13 +114,13 @@ pub enum Error {
         found: Option<String>,
     },
     /// No key in the set has the token's `kid`, or none fits the algorithm.
-    #[error("no key matches (kid {kid:?})")]
+    #[error("no key matches (kid {})", shown(.kid))]
     NoMatchingKey {
         /// The token's `kid`, if it had one.
         kid: Option<String>,
     },
     /// The key's type or curve does not fit the algorithm (for instance an RSA or EC key for HS256).
-    #[error("key {kid:?} cannot be used with {alg}: {reason}")]
+    #[error("key {} cannot be used with {alg}: {reason}", shown(.kid))]
     KeyMismatch {
         /// The key's `kid`.
         kid: Option<String>,
@@ -125,7 +130,7 @@ pub enum Error {
         reason: &'static str,
     },
     /// The key's `use` or `key_ops` forbids verification.
-    #[error("key {kid:?} is not allowed to verify signatures ({reason})")]
+    #[error("key {} is not allowed to verify signatures ({reason})", shown(.kid))]
     KeyUseForbidden {
         /// The key's `kid`.
         kid: Option<String>,
@@ -188,4 +193,16 @@ pub enum Error {
     /// The cryptographic library failed (key generation or signing).
     #[error("cryptographic operation failed: {0}")]
     Crypto(&'static str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_show_values_not_options() {
+        let wrong = Error::WrongType { expected: "at+jwt".into(), found: Some("JWT".into()) };
+        assert_eq!(wrong.to_string(), "token type \"JWT\" where \"at+jwt\" is required");
+        assert_eq!(Error::NoMatchingKey { kid: None }.to_string(), "no key matches (kid none)");
+    }
 }
