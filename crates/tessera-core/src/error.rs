@@ -58,6 +58,19 @@ pub enum CoreError {
         /// Private detail for the log.
         detail: &'static str,
     },
+    /// A login with a wrong username or password. One variant for both, so that nothing
+    /// tells whether the account exists (SPEC §5).
+    #[error("invalid credentials: {detail}")]
+    InvalidCredentials {
+        /// Private detail for the log.
+        detail: &'static str,
+    },
+    /// A bearer token is missing, malformed, expired or revoked (RFC 6750 §3.1 `invalid_token`).
+    #[error("invalid token: {detail}")]
+    InvalidToken {
+        /// Private detail for the log.
+        detail: String,
+    },
     /// A record with the same unique name already exists.
     #[error("{what} already exists")]
     Conflict {
@@ -99,6 +112,8 @@ pub enum ErrorCode {
     InvalidScope,
     /// `access_denied`
     AccessDenied,
+    /// `invalid_token` (RFC 6750 §3.1)
+    InvalidToken,
     /// `conflict` (administration API)
     Conflict,
     /// `not_found` (administration API)
@@ -117,6 +132,7 @@ impl ErrorCode {
             ErrorCode::UnauthorizedClient => "unauthorized_client",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::InvalidToken => "invalid_token",
             ErrorCode::Conflict => "conflict",
             ErrorCode::NotFound => "not_found",
             ErrorCode::ServerError => "server_error",
@@ -130,7 +146,10 @@ impl CoreError {
         match self {
             CoreError::InvalidRequest { .. } => ErrorCode::InvalidRequest,
             CoreError::InvalidClient { .. } => ErrorCode::InvalidClient,
-            CoreError::InvalidGrant { .. } | CoreError::RefreshTokenReused { .. } => ErrorCode::InvalidGrant,
+            CoreError::InvalidGrant { .. }
+            | CoreError::RefreshTokenReused { .. }
+            | CoreError::InvalidCredentials { .. } => ErrorCode::InvalidGrant,
+            CoreError::InvalidToken { .. } => ErrorCode::InvalidToken,
             CoreError::UnauthorizedClient { .. } => ErrorCode::UnauthorizedClient,
             CoreError::InvalidScope { .. } => ErrorCode::InvalidScope,
             CoreError::AccessDenied { .. } => ErrorCode::AccessDenied,
@@ -151,6 +170,8 @@ impl CoreError {
             CoreError::InvalidGrant { .. } | CoreError::RefreshTokenReused { .. } => {
                 "the grant is invalid, expired or revoked".to_owned()
             }
+            CoreError::InvalidCredentials { .. } => "invalid username or password".to_owned(),
+            CoreError::InvalidToken { .. } => "the access token is invalid, expired or revoked".to_owned(),
             CoreError::UnauthorizedClient { .. } => "the client may not use this grant type".to_owned(),
             CoreError::InvalidScope { scope } => format!("scope not allowed: {scope}"),
             CoreError::AccessDenied { .. } => "access denied".to_owned(),

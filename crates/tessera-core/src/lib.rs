@@ -12,6 +12,7 @@
 
 pub mod access_token;
 pub mod account;
+pub mod account_admin;
 pub mod audit;
 pub mod client;
 pub mod client_authentication;
@@ -20,6 +21,7 @@ pub mod clock;
 pub mod error;
 mod identifier;
 pub mod key_ring;
+pub mod login;
 pub mod master_key;
 pub mod memory;
 pub mod password;
@@ -30,5 +32,6 @@ pub mod revocation;
 pub mod session;
 pub mod signing_key;
 pub mod store;
+pub mod token_status;
 
 pub use error::{CoreError, ErrorCode};

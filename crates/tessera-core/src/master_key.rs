@@ -5,6 +5,7 @@
 use std::fmt;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::hkdf;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -56,6 +57,23 @@ impl MasterKey {
         URL_SAFE_NO_PAD.encode(self.bytes)
     }
 
+    /// A 256-bit key for one purpose, derived with HKDF-SHA256 (RFC 5869) so that one
+    /// master secret serves several uses without any two sharing a key.
+    pub fn derive(&self, purpose: &'static str) -> Result<[u8; 32], CoreError> {
+        let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"tessera master key v1");
+        let info = [purpose.as_bytes()];
+        let prk = salt.extract(&self.bytes);
+        let okm = prk.expand(&info, hkdf::HKDF_SHA256).map_err(|_| CoreError::Random)?;
+        let mut out = [0u8; 32];
+        okm.fill(&mut out).map_err(|_| CoreError::Random)?;
+        Ok(out)
+    }
+
+    /// The pepper that keys client-secret hashes, derived from the master key.
+    pub fn client_secret_pepper(&self) -> Result<crate::client_secret::SecretPepper, CoreError> {
+        crate::client_secret::SecretPepper::new(&self.derive("client secret pepper")?)
+    }
+
     /// Encrypts `plaintext` (a private key) bound to `kid`.
     pub fn seal(&self, kid: &str, plaintext: &[u8], random: &dyn Random) -> Result<EncryptedPrivateKey, CoreError> {
         let nonce_bytes = random_bytes::<NONCE_LEN>(random)?;
@@ -104,5 +122,7 @@ mod tests {
         assert_eq!(again.open("kid-1", &sealed).unwrap(), b"private key bytes");
         assert!(MasterKey::from_base64url("c2hvcnQ").is_err());
         assert_eq!(format!("{master:?}"), "MasterKey([redacted])");
+        assert_ne!(master.derive("a").unwrap(), master.derive("b").unwrap());
+        assert_eq!(master.derive("a").unwrap(), again.derive("a").unwrap());
     }
 }

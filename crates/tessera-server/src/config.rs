@@ -37,7 +37,8 @@ pub enum ConfigError {
 const NOT_CONFIGURATION: [&str; 2] = ["TESSERA_MASTER_KEY", "TESSERA_CONFIG"];
 
 /// Sections, longest first so that `RATE_LIMIT_…` is not read as `RATE` + `LIMIT_…`.
-const SECTIONS: [&str; 10] = ["rate_limit", "database", "tokens", "redis", "email", "keys", "cors", "tls", "sms", "log"];
+const SECTIONS: [&str; 10] =
+    ["rate_limit", "database", "tokens", "redis", "email", "keys", "cors", "tls", "sms", "log"];
 
 /// The whole configuration. Defaults are those of a zero-configuration start.
 #[derive(Debug, Clone, Deserialize)]
@@ -239,10 +240,14 @@ impl Default for Config {
 
 impl Config {
     /// Loads the file (if any), then overlays `TESSERA_*` variables from `env`.
-    pub fn load(file: Option<&std::path::Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let mut table = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
                 text.parse::<Table>().map_err(|e| invalid(&path.display().to_string(), e.message()))?
             }
             None => Table::new(),
@@ -276,7 +281,8 @@ fn overlay_env(table: &mut Table, env: impl IntoIterator<Item = (String, String)
             continue;
         }
         let key = rest.to_ascii_lowercase();
-        let value = format!("v = {raw}").parse::<Table>().ok().and_then(|mut t| t.remove("v")).unwrap_or(Value::String(raw));
+        let value =
+            format!("v = {raw}").parse::<Table>().ok().and_then(|mut t| t.remove("v")).unwrap_or(Value::String(raw));
         let target = match SECTIONS.iter().find(|s| key.strip_prefix(*s).is_some_and(|k| k.starts_with('_'))) {
             Some(section) => {
                 let entry = table.entry(section.to_string()).or_insert_with(|| Value::Table(Table::new()));
@@ -344,7 +350,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tessera-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("tessera.toml");
-        std::fs::write(&path, "issuer = \"https://id.example\"\n[tokens]\naccess_ttl = \"5m\"\n[rate_limit]\nlogin_per_ip = 7\n").unwrap();
+        std::fs::write(
+            &path,
+            "issuer = \"https://id.example\"\n[tokens]\naccess_ttl = \"5m\"\n[rate_limit]\nlogin_per_ip = 7\n",
+        )
+        .unwrap();
         let config = Config::load(
             Some(&path),
             env(&[

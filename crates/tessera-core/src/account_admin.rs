@@ -1,0 +1,65 @@
+//! Administration of accounts, shared by the CLI and (later) the admin API.
+
+use serde_json::json;
+
+use crate::account::{Account, AccountStore, Email, UserId};
+use crate::audit::{AuditEvent, AuditKind, AuditSink};
+use crate::clock::Timestamp;
+use crate::error::CoreError;
+use crate::password::hash_password;
+use crate::random::{Random, random_id};
+use crate::revocation::{RevocationStore, RevocationTarget};
+use crate::session::SessionStore;
+
+/// Creates an account; the password, if any, is hashed with Argon2id here.
+pub async fn add_account(
+    store: &dyn AccountStore,
+    audit: &dyn AuditSink,
+    random: &dyn Random,
+    email: &str,
+    name: Option<String>,
+    password: Option<&str>,
+    now: Timestamp,
+) -> Result<Account, CoreError> {
+    let email = Email::parse(email)?;
+    let hash = password.map(|p| hash_password(p, random)).transpose()?;
+    let account = Account::new(UserId::new(random_id(random)?), email, name, hash, now);
+    store.create_account(&account).await?;
+    audit.record(AuditEvent::new(AuditKind::AccountCreated, now).actor(account.id.as_str()));
+    Ok(account)
+}
+
+/// Disables an account and revokes everything it holds: its sessions and refresh families, and
+/// (by `sub`) every access token issued until now.
+pub async fn disable_account<S>(
+    store: &S,
+    audit: &dyn AuditSink,
+    email: &str,
+    max_access_ttl: i64,
+    now: Timestamp,
+) -> Result<Account, CoreError>
+where
+    S: AccountStore + SessionStore + RevocationStore + ?Sized,
+{
+    let email = Email::parse(email)?;
+    let account = store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })?;
+    store.set_account_disabled(&account.id, true, now).await?;
+    store.revoke_user_sessions(&account.id, now).await?;
+    store.revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), now.plus(max_access_ttl), now).await?;
+    audit.record(AuditEvent::new(AuditKind::AccountDisabled, now).actor(account.id.as_str()).details(json!({})));
+    Ok(account)
+}
+
+/// Sets a new password.
+pub async fn set_password(
+    store: &dyn AccountStore,
+    random: &dyn Random,
+    email: &str,
+    password: &str,
+    now: Timestamp,
+) -> Result<(), CoreError> {
+    let email = Email::parse(email)?;
+    let account = store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })?;
+    store.set_password_hash(&account.id, &hash_password(password, random)?, now).await?;
+    Ok(())
+}

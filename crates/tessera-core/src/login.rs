@@ -1,0 +1,166 @@
+//! The first-party password login (`POST /auth/login`), read top to bottom: the client may use
+//! it; the scope is allowed; the password is checked (against a dummy hash when the account
+//! does not exist, so both cost the same); an API session is created; an access token and, if
+//! the client may refresh, the first refresh token of a new family are issued.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use crate::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken, TokenPolicy};
+use crate::account::{Email, PasswordHash};
+use crate::audit::{AuditEvent, AuditKind, AuditSink};
+use crate::client::{Client, GrantType};
+use crate::clock::Timestamp;
+use crate::error::CoreError;
+use crate::random::{Random, random_id};
+use crate::refresh::RefreshToken;
+use crate::refresh_token::start_refresh_family;
+use crate::session::{Session, SessionId, SessionKind};
+use crate::store::Store;
+
+/// `acr` of a password-only login: one factor. MFA raises it.
+pub const ACR_PASSWORD: &str = "1";
+
+/// Checks passwords. The server runs the Argon2id work on a bounded blocking pool; tests
+/// may check directly.
+#[async_trait]
+pub trait PasswordCheck: Send + Sync {
+    /// Whether `password` matches `hash`; with no hash, a dummy check of the same cost.
+    async fn verify(&self, password: &str, hash: Option<&PasswordHash>) -> bool;
+}
+
+/// Checks passwords on the calling thread. For tests and tools, not for an async server.
+#[derive(Debug, Default)]
+pub struct InlinePasswordCheck;
+
+#[async_trait]
+impl PasswordCheck for InlinePasswordCheck {
+    async fn verify(&self, password: &str, hash: Option<&PasswordHash>) -> bool {
+        crate::password::verify_password(password, hash)
+    }
+}
+
+/// A login request.
+#[derive(Debug)]
+pub struct LoginRequest<'a> {
+    /// The client the login is for.
+    pub client: &'a Client,
+    /// The e-mail address.
+    pub username: &'a str,
+    /// The password.
+    pub password: &'a str,
+    /// `scope`, space-separated; absent, the client's scopes.
+    pub scope: Option<&'a str>,
+    /// The request's IP, for the audit log.
+    pub ip: Option<String>,
+}
+
+/// What a successful login or grant returns: the token response's content.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    /// The access token and its lifetime.
+    pub access_token: IssuedAccessToken,
+    /// The refresh token, when the client may refresh.
+    pub refresh_token: Option<RefreshToken>,
+    /// The granted scopes.
+    pub scopes: Vec<String>,
+    /// The session behind the tokens, if any.
+    pub sid: Option<SessionId>,
+}
+
+/// The services a flow that issues tokens needs.
+pub struct Issuance<'a> {
+    /// Audit events.
+    pub audit: &'a dyn AuditSink,
+    /// Randomness.
+    pub random: &'a dyn Random,
+    /// Signs access tokens.
+    pub issuer: &'a dyn AccessTokenIssuer,
+    /// Issuer name and default lifetimes.
+    pub policy: &'a TokenPolicy,
+}
+
+/// Runs a password login. Every credential failure is [`CoreError::InvalidCredentials`],
+/// whether the account is unknown, disabled, password-less or the password is wrong.
+pub async fn login<S: Store>(
+    store: &S,
+    passwords: &dyn PasswordCheck,
+    services: &Issuance<'_>,
+    request: LoginRequest<'_>,
+    now: Timestamp,
+) -> Result<IssuedTokens, CoreError> {
+    let client = request.client;
+    client.require_grant(GrantType::Password)?;
+    let scopes = client.grant_scopes(request.scope)?;
+
+    let account = match Email::parse(request.username) {
+        Ok(email) => store.account_by_email(&email).await?,
+        Err(_) => None,
+    };
+    let hash = account.as_ref().and_then(|a| a.password_hash.as_ref());
+    let password_ok = passwords.verify(request.password, hash).await;
+    let failure = match &account {
+        _ if !password_ok => Some("wrong password or unknown account"),
+        Some(account) if account.disabled => Some("account disabled"),
+        None => Some("unknown account"),
+        Some(_) => None,
+    };
+    let (Some(account), None) = (account, failure) else {
+        let detail = failure.unwrap_or("unknown account");
+        services.audit.record(
+            AuditEvent::new(AuditKind::LoginFailed, now).client(&client.client_id).ip(request.ip).details(
+                json!({ "username": request.username.chars().take(254).collect::<String>(), "reason": detail }),
+            ),
+        );
+        return Err(CoreError::InvalidCredentials { detail });
+    };
+
+    let policy = services.policy;
+    let session = Session {
+        sid: SessionId::new(random_id(services.random)?),
+        kind: SessionKind::Api,
+        user_id: account.id.clone(),
+        client_id: Some(client.client_id.clone()),
+        auth_time: now,
+        acr: Some(ACR_PASSWORD.to_owned()),
+        amr: vec!["pwd".to_owned()],
+        created_at: now,
+        expires_at: now.plus(policy.refresh_ttl_for(client)),
+        revoked_at: None,
+    };
+    store.create_session(&session).await?;
+    let claims = AccessTokenClaims::for_user(policy, services.random, client, &account.id, &session, &scopes, now)?;
+    let access_token = services.issuer.issue_access_token(&claims)?;
+    let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
+        Some(start_refresh_family(store, services.random, policy, client, &session, scopes.clone(), now).await?.0)
+    } else {
+        None
+    };
+    services.audit.record(
+        AuditEvent::new(AuditKind::LoginSucceeded, now)
+            .actor(account.id.as_str())
+            .client(&client.client_id)
+            .ip(request.ip)
+            .details(json!({ "sid": session.sid.as_str(), "amr": ["pwd"] })),
+    );
+    Ok(IssuedTokens { access_token, refresh_token, scopes, sid: Some(session.sid) })
+}
+
+/// The `client_credentials` grant (RFC 6749 §4.4): a confidential client, already
+/// authenticated, gets a token about itself. No storage: this is the hot path of
+/// service-to-service calls.
+pub fn client_credentials(
+    services: &Issuance<'_>,
+    client: &Client,
+    scope: Option<&str>,
+    now: Timestamp,
+) -> Result<IssuedTokens, CoreError> {
+    if !client.is_confidential() {
+        return Err(CoreError::UnauthorizedClient { grant_type: GrantType::ClientCredentials.as_str().to_owned() });
+    }
+    client.require_grant(GrantType::ClientCredentials)?;
+    let scopes = client.grant_scopes(scope)?;
+    let claims = AccessTokenClaims::for_client(services.policy, services.random, client, &scopes, now)?;
+    let access_token = services.issuer.issue_access_token(&claims)?;
+    Ok(IssuedTokens { access_token, refresh_token: None, scopes, sid: None })
+}

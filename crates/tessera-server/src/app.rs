@@ -1,0 +1,248 @@
+//! The app builder: state, router, background maintenance and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tessera_core::access_token::TokenPolicy;
+use tessera_core::client::ClientStore;
+use tessera_core::clock::{Clock, SystemClock};
+use tessera_core::key_ring::{KeyRing, KeyRingHandle, KeyRingIssuer, activate_due_keys, rotate_due_keys};
+use tessera_core::master_key::MasterKey;
+use tessera_core::random::SystemRandom;
+use tessera_core::refresh::RefreshStore;
+use tessera_core::revocation::RevocationStore;
+use tessera_core::signing_key::SigningKeyStore;
+use tessera_jose::Algorithm;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::audit_queue::AuditQueue;
+use crate::config::Config;
+use crate::password_pool::BlockingPasswordCheck;
+use crate::rate_limit::{LoginLimits, WindowCounter};
+use crate::routes::{auth, oauth, ops, well_known};
+use crate::startup::{StartError, bootstrap, load_master_key};
+use crate::state::{AppState, AppStore, Shared};
+use crate::storage::open_store;
+
+/// How often keys are rotated/activated/reloaded and the clients' lifetimes re-read.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
+/// How often expired rows are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// The largest request body accepted anywhere.
+const MAX_BODY: usize = 64 * 1024;
+
+/// A server that is bound and bootstrapped, not yet serving.
+pub struct Prepared {
+    state: AppState,
+    listener: TcpListener,
+    audit_writer: JoinHandle<()>,
+    master: Arc<MasterKey>,
+    started: Instant,
+}
+
+/// The one Prometheus recorder of the process (several servers may run in one test binary).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed; metrics then go there.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Opens storage, loads or creates the master key and signing keys, and binds the socket.
+pub async fn prepare(config: Config, master_key_env: Option<&str>) -> Result<Prepared, StartError> {
+    let started = Instant::now();
+    let random = SystemRandom::new();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let now = clock.now();
+    let store = Arc::new(open_store(&config).await?);
+    let master = Arc::new(load_master_key(&config, master_key_env, &random)?);
+    bootstrap(&*store, &master, &random, &config, now).await?;
+
+    let issuer = config.issuer();
+    let access_alg = config
+        .tokens
+        .signing_alg
+        .parse::<Algorithm>()
+        .map_err(|e| StartError::Config(format!("tokens.signing_alg: {e}")))?;
+    let ring = KeyRingHandle::new(KeyRing::load(&*store, &master, &issuer, access_alg, now).await?);
+    let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    let policy = TokenPolicy {
+        issuer: issuer.clone(),
+        access_ttl: seconds(config.tokens.access_ttl),
+        refresh_ttl: seconds(config.tokens.refresh_absolute_ttl).min(seconds(config.tokens.refresh_ttl)).max(1),
+    };
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| StartError::io(format!("cannot listen on {}", config.listen), e))?;
+    let (audit, audit_writer) = AuditQueue::start(Arc::clone(&store));
+    let window = seconds(config.rate_limit.window);
+    let limits = LoginLimits {
+        per_account: WindowCounter::new(config.rate_limit.login_per_account, window),
+        per_ip: WindowCounter::new(config.rate_limit.login_per_ip, window),
+    };
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let shared = Shared {
+        issuer,
+        token_issuer: KeyRingIssuer::new(ring.clone(), access_alg),
+        ring,
+        access_alg,
+        pepper: master.client_secret_pepper()?,
+        random,
+        clock,
+        audit,
+        passwords: BlockingPasswordCheck::new(cores),
+        limits,
+        metrics: metrics_handle(),
+        max_access_ttl: AtomicI64::new(max_access_ttl(&store, policy.access_ttl).await?),
+        policy,
+        store,
+        config,
+    };
+    Ok(Prepared { state: AppState(Arc::new(shared)), listener, audit_writer, master, started })
+}
+
+/// The longest access-token lifetime: the server default or any client's own.
+async fn max_access_ttl(store: &AppStore, default: i64) -> Result<i64, StartError> {
+    let clients = store.list_clients().await?;
+    Ok(clients.iter().filter_map(|c| c.access_ttl).fold(default, i64::max))
+}
+
+impl Prepared {
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> Result<SocketAddr, StartError> {
+        self.listener.local_addr().map_err(|e| StartError::io("cannot read the bound address".into(), e))
+    }
+
+    /// The state, for tests that drive flows directly.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish, stops the
+    /// background work and writes the queued audit events.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+        let Prepared { state, listener, audit_writer, master, started } = self;
+        let address = listener.local_addr().ok();
+        tracing::info!(address = ?address, issuer = %state.issuer, ready_ms = started.elapsed().as_millis() as u64, "tessera is ready");
+        let maintenance = tokio::spawn(maintain(state.clone(), master));
+        let app = router(state.clone());
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        maintenance.abort();
+        let _ = maintenance.await;
+        drop(state);
+        // Every sender is gone once the router and the maintenance task are: the writer drains.
+        if tokio::time::timeout(Duration::from_secs(10), audit_writer).await.is_err() {
+            tracing::error!("audit writer did not finish within 10 s");
+        }
+        tracing::info!("tessera stopped");
+        served.map_err(|e| StartError::io("server error".into(), e))
+    }
+}
+
+/// Every route, with the security headers and limits that apply to all.
+pub fn router(state: AppState) -> Router {
+    let nosniff =
+        SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    let referrer = SetResponseHeaderLayer::if_not_present(
+        HeaderName::from_static("referrer-policy"),
+        HeaderValue::from_static("no-referrer"),
+    );
+    let mut app = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/revoke", post(oauth::revoke))
+        .route("/oauth/introspect", post(oauth::introspect))
+        .route("/oauth/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+        .route("/api/userinfo", get(oauth::userinfo).post(oauth::userinfo))
+        .route("/.well-known/openid-configuration", get(well_known::openid_configuration))
+        .route("/.well-known/oauth-authorization-server", get(well_known::oauth_authorization_server))
+        .route("/.well-known/jwks.json", get(well_known::jwks))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .layer(middleware::from_fn(track))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(nosniff)
+        .layer(referrer);
+    if let Some(cors) = crate::cors::layer(&state.config.cors.allowed_origins) {
+        app = app.layer(cors);
+    }
+    app.with_state(state)
+}
+
+/// Request count and latency per route and status.
+async fn track(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let method = request.method().as_str().to_owned();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::histogram!("tessera_http_request_duration_seconds", "route" => route, "method" => method, "status" => status)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Background work: key rotation and activation on every node (the store lets one win),
+/// key-ring reloads (so a `tessera keys rotate` reaches a running server), and purges.
+async fn maintain(state: AppState, master: Arc<MasterKey>) {
+    let mut last_purge = Instant::now();
+    loop {
+        tokio::time::sleep(MAINTENANCE_EVERY).await;
+        if let Err(error) = maintain_once(&state, &master, last_purge.elapsed() >= PURGE_EVERY).await {
+            tracing::warn!(%error, "maintenance failed; retrying later");
+        } else if last_purge.elapsed() >= PURGE_EVERY {
+            last_purge = Instant::now();
+        }
+    }
+}
+
+/// One round of maintenance.
+pub async fn maintain_once(state: &AppState, master: &MasterKey, purge: bool) -> Result<(), StartError> {
+    let now = state.now();
+    let config = &state.config;
+    let store = &*state.store;
+    let max_ttl = max_access_ttl(store, state.policy.access_ttl).await?;
+    state.max_access_ttl.store(max_ttl, Ordering::Relaxed);
+    let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    rotate_due_keys(
+        store,
+        master,
+        &state.random,
+        &state.audit,
+        seconds(config.keys.rotate_every),
+        seconds(config.keys.prepublish),
+        now,
+    )
+    .await?;
+    // Retired keys stay published until every token they signed has expired, plus leeway.
+    activate_due_keys(store, &state.audit, max_ttl + 60, now).await?;
+    state.ring.replace(KeyRing::load(store, master, &state.issuer, state.access_alg, now).await?);
+    if purge {
+        store.purge_expired_refresh_families(now).await?;
+        store.purge_expired_revocations(now).await?;
+        store.purge_retired_signing_keys(now).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,72 @@
+//! Audit events off the request path: `record` logs the event as a structured line and queues
+//! it; one task writes queued events to the store in batches, so audit writes never serialize
+//! token issuance. On shutdown the queue is drained before the process exits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tessera_core::audit::{AuditEvent, AuditSink, AuditStore};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Events waiting to be written before `record` starts dropping (and counting) them.
+const CAPACITY: usize = 16_384;
+/// The most events written in one statement batch.
+const BATCH: usize = 512;
+
+/// The sending half, cheap to clone into every handler.
+#[derive(Clone, Debug)]
+pub struct AuditQueue {
+    sender: mpsc::Sender<AuditEvent>,
+}
+
+impl AuditQueue {
+    /// Starts the writer task over `store`. Dropping every `AuditQueue` ends the task after it
+    /// has written what was queued; await the handle to know it is done.
+    pub fn start<S: AuditStore + 'static>(store: Arc<S>) -> (AuditQueue, JoinHandle<()>) {
+        let (sender, mut receiver) = mpsc::channel::<AuditEvent>(CAPACITY);
+        let writer = tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while receiver.recv_many(&mut batch, BATCH).await > 0 {
+                write(&*store, &batch).await;
+                batch.clear();
+            }
+        });
+        (AuditQueue { sender }, writer)
+    }
+}
+
+async fn write<S: AuditStore + ?Sized>(store: &S, batch: &[AuditEvent]) {
+    // A failed write is retried a few times: the database may be busy with a long writer.
+    for attempt in 1..=3u64 {
+        match store.append_audit_events(batch).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(%error, attempt, events = batch.len(), "audit write failed");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+            }
+        }
+    }
+    metrics::counter!("tessera_audit_events_lost_total").increment(batch.len() as u64);
+    tracing::error!(events = batch.len(), "audit events lost after retries");
+}
+
+impl AuditSink for AuditQueue {
+    fn record(&self, event: AuditEvent) {
+        // The structured line: details are already redacted by AuditDetails.
+        tracing::info!(
+            target: "tessera::audit",
+            kind = event.kind.as_str(),
+            actor = event.actor.as_deref().unwrap_or(""),
+            client_id = event.client_id.as_ref().map(|c| c.as_str()).unwrap_or(""),
+            ip = event.ip.as_deref().unwrap_or(""),
+            details = %event.details.to_json(),
+            "audit"
+        );
+        metrics::counter!("tessera_audit_events_total", "kind" => event.kind.as_str()).increment(1);
+        if self.sender.try_send(event).is_err() {
+            metrics::counter!("tessera_audit_events_dropped_total").increment(1);
+            tracing::error!("audit queue full: event dropped from the database (it is in the log)");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Request parsing that turns every malformed input into a 400 naming the field, and the
+//! credentials of RFC 6749 §2.3.1 (client) and RFC 6750 §2.1 (bearer).
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, header};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use percent_encoding::percent_decode_str;
+use serde::de::DeserializeOwned;
+use tessera_core::client::{Client, ClientId};
+use tessera_core::client_authentication::authenticate_client;
+use tessera_core::client_secret::ClientSecret;
+use tessera_core::{CoreError, audit::AuditEvent, audit::AuditKind, audit::AuditSink};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body; any error is `400 invalid_request` with serde's message, which names the field.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        axum::Json::<T>::from_request(request, state)
+            .await
+            .map(|axum::Json(value)| JsonBody(value))
+            .map_err(|rejection| rejected(rejection.status(), rejection.body_text()))
+    }
+}
+
+/// An `application/x-www-form-urlencoded` body (RFC 6749 §4); errors as for [`JsonBody`].
+pub struct FormBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        axum::Form::<T>::from_request(request, state)
+            .await
+            .map(|axum::Form(value)| FormBody(value))
+            .map_err(|rejection| rejected(rejection.status(), rejection.body_text()))
+    }
+}
+
+fn rejected(status: axum::http::StatusCode, message: String) -> ApiError {
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge
+    } else {
+        ApiError::BadRequest(message)
+    }
+}
+
+/// Client credentials as presented: HTTP Basic or form parameters, never both (§2.3.1).
+#[derive(Debug)]
+pub struct PresentedClient {
+    /// The `client_id`.
+    pub client_id: String,
+    /// The secret, for `client_secret_basic` and `client_secret_post`.
+    pub secret: Option<ClientSecret>,
+    /// Whether HTTP Basic was used (a failure then answers with a Basic challenge).
+    pub basic: bool,
+}
+
+/// Reads the client's credentials from the `Authorization: Basic` header or the form.
+pub fn presented_client(
+    headers: &HeaderMap,
+    form_id: Option<&str>,
+    form_secret: Option<&str>,
+) -> Result<Option<PresentedClient>, ApiError> {
+    let basic = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        Some(value) if value.len() > 6 && value[..6].eq_ignore_ascii_case("basic ") => Some(decode_basic(&value[6..])?),
+        _ => None,
+    };
+    match basic {
+        Some((id, secret)) => {
+            if form_secret.is_some() || form_id.is_some_and(|f| f != id) {
+                return Err(ApiError::BadRequest("client credentials must be sent in one way only".into()));
+            }
+            Ok(Some(PresentedClient { client_id: id, secret: Some(ClientSecret::new(secret)), basic: true }))
+        }
+        None => Ok(form_id.map(|id| PresentedClient {
+            client_id: id.to_owned(),
+            secret: form_secret.map(ClientSecret::new),
+            basic: false,
+        })),
+    }
+}
+
+/// RFC 6749 §2.3.1: `base64(urlencode(client_id) ":" urlencode(secret))`.
+fn decode_basic(encoded: &str) -> Result<(String, String), ApiError> {
+    let malformed = || ApiError::BadRequest("Authorization: malformed Basic credentials".into());
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let text = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
+    let unescape = |s: &str| percent_decode_str(&s.replace('+', " ")).decode_utf8().map(|c| c.into_owned());
+    Ok((unescape(id).map_err(|_| malformed())?, unescape(secret).map_err(|_| malformed())?))
+}
+
+/// Authenticates the presented client; a failure is audited and answered as RFC 6749 asks.
+pub async fn authenticate(
+    state: &AppState,
+    presented: PresentedClient,
+    ip: Option<String>,
+) -> Result<Client, ApiError> {
+    let client_id = ClientId::new(&presented.client_id);
+    match authenticate_client(&*state.store, &state.pepper, &client_id, presented.secret.as_ref()).await {
+        Ok(client) => Ok(client),
+        Err(CoreError::InvalidClient { detail }) => {
+            let mut event = AuditEvent::new(AuditKind::ClientAuthenticationFailed, state.now())
+                .ip(ip)
+                .details(serde_json::json!({ "reason": detail }));
+            // Only a plausible client_id goes into the log; garbage stays out.
+            if presented.client_id.len() <= 128 && presented.client_id.chars().all(|c| c.is_ascii_graphic()) {
+                event = event.client(&client_id);
+            }
+            state.audit.record(event);
+            if presented.basic {
+                Err(ApiError::BasicClientAuthFailed)
+            } else {
+                Err(ApiError::Core(CoreError::InvalidClient { detail }))
+            }
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1), if any.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let scheme = value.get(..7)?;
+    scheme.eq_ignore_ascii_case("bearer ").then(|| value[7..].trim()).filter(|t| !t.is_empty())
+}

@@ -1,0 +1,139 @@
+//! OAuth 2.0 endpoints: token (RFC 6749 §3.2), revocation (RFC 7009), introspection
+//! (RFC 7662), and OpenID Connect userinfo (Core §5.3).
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_core::CoreError;
+use tessera_core::account::{AccountStore, UserId};
+use tessera_core::login::client_credentials;
+use tessera_core::token_status::{authenticate_bearer, introspect as introspect_flow, revoke_token};
+
+use super::{auth::refresh_grant, no_store, token_response};
+use crate::error::{ApiError, bearer_required};
+use crate::extract::{FormBody, authenticate, bearer_token, presented_client};
+use crate::state::AppState;
+
+/// `POST /oauth/token` form.
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    grant_type: Option<String>,
+    scope: Option<String>,
+    refresh_token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// `POST /oauth/token`.
+pub async fn token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<TokenForm>,
+) -> Result<Response, ApiError> {
+    let grant_type = form.grant_type.as_deref().ok_or_else(|| ApiError::BadRequest("grant_type: missing".into()))?;
+    let ip = peer.ip().to_string();
+    let presented = presented_client(&headers, form.client_id.as_deref(), form.client_secret.as_deref())?
+        .ok_or(CoreError::InvalidClient { detail: "no client credentials" })?;
+    let client = authenticate(&state, presented, Some(ip.clone())).await?;
+    let tokens = match grant_type {
+        "client_credentials" => {
+            let tokens = client_credentials(&state.issuance(), &client, form.scope.as_deref(), state.now())?;
+            metrics::counter!("tessera_tokens_issued_total", "grant" => "client_credentials").increment(1);
+            tokens
+        }
+        "refresh_token" => {
+            let presented =
+                form.refresh_token.as_deref().ok_or_else(|| ApiError::BadRequest("refresh_token: missing".into()))?;
+            refresh_grant(&state, &client, presented, form.scope.as_deref(), Some(ip)).await?
+        }
+        // `password` is only the first-party /auth/login (RFC 9700 §2.4 forbids it here);
+        // the others arrive with their own endpoints.
+        other => return Err(ApiError::UnsupportedGrantType(other.to_owned())),
+    };
+    Ok(token_response(&tokens))
+}
+
+/// `POST /oauth/revoke` and `/oauth/introspect` form.
+#[derive(Debug, Deserialize)]
+pub struct TokenOnlyForm {
+    token: Option<String>,
+    #[allow(dead_code)] // RFC 7009 §2.1: a hint the server may ignore; both types are tried.
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+async fn client_and_token(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    form: TokenOnlyForm,
+) -> Result<(tessera_core::client::Client, String), ApiError> {
+    let presented = presented_client(headers, form.client_id.as_deref(), form.client_secret.as_deref())?
+        .ok_or(CoreError::InvalidClient { detail: "no client credentials" })?;
+    let client = authenticate(state, presented, Some(peer.ip().to_string())).await?;
+    let token = form.token.filter(|t| !t.is_empty()).ok_or_else(|| ApiError::BadRequest("token: missing".into()))?;
+    Ok((client, token))
+}
+
+/// `POST /oauth/revoke` (RFC 7009): `200` with an empty body, also for unknown tokens.
+pub async fn revoke(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<TokenOnlyForm>,
+) -> Result<Response, ApiError> {
+    let (client, token) = client_and_token(&state, peer, &headers, form).await?;
+    revoke_token(&*state.store, &state.audit, &state.ring.current(), &client, &token, state.now()).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// `POST /oauth/introspect` (RFC 7662), for confidential clients (resource servers).
+pub async fn introspect(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<TokenOnlyForm>,
+) -> Result<Response, ApiError> {
+    let (client, token) = client_and_token(&state, peer, &headers, form).await?;
+    if !client.is_confidential() {
+        return Err(CoreError::UnauthorizedClient { grant_type: "introspection".into() }.into());
+    }
+    let body = introspect_flow(&*state.store, &state.ring.current(), &client, &token, state.now()).await?;
+    Ok(no_store(axum::Json(body).into_response()))
+}
+
+/// `GET|POST /oauth/userinfo` and `/api/userinfo`: the claims of the token's user that its
+/// scopes allow (OIDC Core §5.4). A token without a user (client credentials) has none.
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let Some(token) = bearer_token(&headers) else { return Ok(bearer_required()) };
+    let info = authenticate_bearer(&*state.store, &state.ring.current(), token, state.now()).await?;
+    let invalid = |detail: &str| CoreError::InvalidToken { detail: detail.to_owned() };
+    if info.claim("sid").is_none() {
+        return Err(invalid("token has no user").into());
+    }
+    let sub = info.claim("sub").unwrap_or_default();
+    let account = match state.store.account(&UserId::new(sub)).await? {
+        Some(account) if !account.disabled => account,
+        _ => return Err(invalid("account disabled or removed").into()),
+    };
+    let mut claims = json!({ "sub": account.id.as_str() });
+    let scopes: Vec<&str> = info.scopes().collect();
+    if scopes.contains(&"email") {
+        claims["email"] = json!(account.email.as_str());
+        // Tessera does not verify addresses yet (passwordless sign-in will).
+        claims["email_verified"] = Value::Bool(false);
+    }
+    if scopes.contains(&"profile") {
+        if let Some(name) = &account.name {
+            claims["name"] = json!(name);
+        }
+        claims["updated_at"] = json!(account.updated_at.unix());
+    }
+    Ok(no_store(axum::Json(claims).into_response()))
+}

@@ -1,0 +1,74 @@
+//! Discovery (RFC 8414, OpenID Connect Discovery 1.0) and the JWK Set (RFC 7517).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::startup::key_algorithms;
+use crate::state::AppState;
+
+/// Cache lifetime of the JWKS: well under the key pre-publication period, so every cache has a
+/// new key before it signs.
+const JWKS_MAX_AGE: &str = "public, max-age=300";
+
+/// The metadata common to both documents: only endpoints and values that exist.
+fn metadata(state: &AppState) -> Value {
+    let issuer = &state.issuer;
+    let algs: Vec<String> =
+        key_algorithms(&state.config).unwrap_or_default().iter().map(|a| a.name().to_owned()).collect();
+    json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "token_endpoint": format!("{issuer}/oauth/token"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
+        "userinfo_endpoint": format!("{issuer}/oauth/userinfo"),
+        "grant_types_supported": ["client_credentials", "refresh_token"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "claims_supported": ["sub", "email", "email_verified", "name", "updated_at"],
+        "access_token_signing_alg_values_supported": [state.access_alg.name()],
+        "id_token_signing_alg_values_supported": algs,
+        "subject_types_supported": ["public"],
+    })
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+pub async fn oauth_authorization_server(State(state): State<AppState>) -> Response {
+    cached(axum::Json(metadata(&state)).into_response(), "public, max-age=3600")
+}
+
+/// `GET /.well-known/openid-configuration`.
+pub async fn openid_configuration(State(state): State<AppState>) -> Response {
+    cached(axum::Json(metadata(&state)).into_response(), "public, max-age=3600")
+}
+
+/// `GET /.well-known/jwks.json`, with an `ETag` so caches revalidate cheaply.
+pub async fn jwks(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let ring = state.ring.current();
+    let body = ring.jwks_json().to_owned();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, body.as_bytes());
+    let etag = format!("\"{}\"", tessera_jose::base64url::encode(&digest.as_ref()[..16]));
+    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        set_etag(&mut response, &etag);
+        return cached(response, JWKS_MAX_AGE);
+    }
+    let mut response = ([(header::CONTENT_TYPE, "application/jwk-set+json")], body).into_response();
+    set_etag(&mut response, &etag);
+    cached(response, JWKS_MAX_AGE)
+}
+
+fn set_etag(response: &mut Response, etag: &str) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+}
+
+fn cached(mut response: Response, policy: &'static str) -> Response {
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    response
+}

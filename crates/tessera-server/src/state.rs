@@ -1,0 +1,86 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use tessera_core::access_token::TokenPolicy;
+use tessera_core::client_secret::SecretPepper;
+use tessera_core::clock::{Clock, Timestamp};
+use tessera_core::key_ring::{KeyRingHandle, KeyRingIssuer};
+use tessera_core::login::Issuance;
+use tessera_core::random::SystemRandom;
+use tessera_jose::Algorithm;
+
+use crate::audit_queue::AuditQueue;
+use crate::config::Config;
+use crate::password_pool::BlockingPasswordCheck;
+use crate::rate_limit::LoginLimits;
+
+/// The storage backend in use.
+pub type AppStore = tessera_store::SqliteStore;
+
+/// Shared state of the server; cloning is cheap.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Shared>);
+
+/// The shared parts.
+pub struct Shared {
+    /// The configuration in force.
+    pub config: Config,
+    /// The issuer (`iss`).
+    pub issuer: String,
+    /// Storage.
+    pub store: Arc<AppStore>,
+    /// Signing and verification keys.
+    pub ring: KeyRingHandle,
+    /// Signs access tokens with the active key.
+    pub token_issuer: KeyRingIssuer,
+    /// Access-token algorithm.
+    pub access_alg: Algorithm,
+    /// Issuer and default lifetimes.
+    pub policy: TokenPolicy,
+    /// Keys client-secret hashes.
+    pub pepper: SecretPepper,
+    /// Randomness.
+    pub random: SystemRandom,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Audit events, batched off the request path.
+    pub audit: AuditQueue,
+    /// Argon2id on the blocking pool.
+    pub passwords: BlockingPasswordCheck,
+    /// Login rate limits.
+    pub limits: LoginLimits,
+    /// The Prometheus registry.
+    pub metrics: PrometheusHandle,
+    /// The longest access-token lifetime any client has (server default or a client's own):
+    /// how long `sid`/`sub` revocations and retired keys must be kept.
+    pub max_access_ttl: std::sync::atomic::AtomicI64,
+}
+
+impl Shared {
+    /// The longest access-token lifetime now in force, seconds.
+    pub fn max_access_ttl(&self) -> i64 {
+        self.max_access_ttl.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl AppState {
+    /// The current time.
+    pub fn now(&self) -> Timestamp {
+        self.0.clock.now()
+    }
+
+    /// The services a token-issuing flow needs.
+    pub fn issuance(&self) -> Issuance<'_> {
+        let shared = &*self.0;
+        Issuance { audit: &shared.audit, random: &shared.random, issuer: &shared.token_issuer, policy: &shared.policy }
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
