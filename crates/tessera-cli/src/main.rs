@@ -3,6 +3,9 @@
 //! Exit codes: 0 success, 1 a token was checked and found invalid, 2 a usage, input,
 //! file or network error. Every failure is one line on standard error.
 
+mod admin;
+mod demo;
+mod serve;
 mod token;
 
 use std::io::Write;
@@ -22,8 +25,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the identity server (embedded SQLite in ./tessera-data unless configured).
+    Serve(serve::ServeArgs),
     /// Offline JWT tool: generate keys, sign, decode and verify tokens.
     Token(token::TokenArgs),
+    /// Accounts: add, list, disable, set a password.
+    User(admin::user::UserArgs),
+    /// OAuth clients: register, list, remove.
+    Client(admin::client::ClientArgs),
+    /// The server's signing keys: list, rotate.
+    Keys(admin::keys::KeysArgs),
+    /// Audit events: the newest ones.
+    Audit(admin::audit::AuditArgs),
 }
 
 /// The exit code for usage, input, file and network errors.
@@ -46,7 +59,15 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
+        // The server reads its own clock for every request; `now` is unused there.
+        Command::Serve(args) => serve::run(args)
+            .map(|()| token::Output::default())
+            .map_err(|error| token::Failure::Usage(format!("{error:#}").replace('\n', " "))),
         Command::Token(args) => token::run(args, now),
+        Command::User(args) => admin::user::run(args, now),
+        Command::Client(args) => admin::client::run(args, now),
+        Command::Keys(args) => admin::keys::run(args, now),
+        Command::Audit(args) => admin::audit::run(args, now),
     };
     match outcome {
         Ok(output) => {

@@ -9,7 +9,7 @@ mod jwks_url;
 mod key_file;
 mod keygen;
 mod sign;
-mod times;
+pub(crate) mod times;
 mod verify;
 
 use clap::{Args, Subcommand};

@@ -1,0 +1,73 @@
+//! `tessera serve --demo`: a demo user and clients, and the commands to try them.
+
+use std::net::SocketAddr;
+
+use tessera_core::account::{AccountStore, Email};
+use tessera_core::account_admin::add_account;
+use tessera_core::audit::MemoryAuditSink;
+use tessera_core::client::{ClientId, ClientStore, GrantType};
+use tessera_core::client_authentication::{NewClient, register_client};
+use tessera_server::state::AppState;
+
+/// The demo account.
+pub const DEMO_EMAIL: &str = "demo@tessera.test";
+/// Its password: a demo, printed on purpose.
+pub const DEMO_PASSWORD: &str = "tessera-demo-password";
+/// The demo service client (client credentials).
+pub const DEMO_SERVICE: &str = "demo-service";
+
+/// What the demo created.
+pub struct Demo {
+    /// The service client's secret (a fresh one at every `--demo` start).
+    pub service_secret: String,
+}
+
+/// Creates the demo user (once) and re-creates the demo service client with a new secret.
+pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
+    let now = state.now();
+    let audit = MemoryAuditSink::default();
+    if state.store.account_by_email(&Email::parse(DEMO_EMAIL)?).await?.is_none() {
+        add_account(
+            &*state.store,
+            &audit,
+            &state.random,
+            DEMO_EMAIL,
+            Some("Demo User".into()),
+            Some(DEMO_PASSWORD),
+            now,
+        )
+        .await?;
+    }
+    // The secret is shown once only, so the demo client is replaced to show a fresh one.
+    state.store.remove_client(&ClientId::new(DEMO_SERVICE)).await?;
+    let service = NewClient {
+        client_id: DEMO_SERVICE.into(),
+        confidential: true,
+        grant_types: vec![GrantType::ClientCredentials],
+        scopes: vec!["orders:read".into(), "orders:write".into()],
+        audiences: vec!["api://orders".into()],
+        ..NewClient::default()
+    };
+    let (_, secret) = register_client(&*state.store, &state.random, &state.pepper, service, now).await?;
+    let service_secret = secret.map(|s| s.expose().to_owned()).unwrap_or_default();
+    Ok(Demo { service_secret })
+}
+
+/// The text printed at a demo start.
+pub fn instructions(issuer: &str, address: SocketAddr, demo: &Demo) -> String {
+    let secret = &demo.service_secret;
+    format!(
+        "\nTessera demo on http://{address} (issuer {issuer})\n\
+         \n  user   {DEMO_EMAIL} / {DEMO_PASSWORD}\n  client {DEMO_SERVICE} / {secret}\n\
+         \nTry:\n\
+         \n  # log in (API authentication), then call userinfo with the access token\n\
+         \n  curl -s {issuer}/auth/login -H 'content-type: application/json' \\\n    -d '{{\"username\":\"{DEMO_EMAIL}\",\"password\":\"{DEMO_PASSWORD}\"}}'\n\
+         \n  curl -s {issuer}/api/userinfo -H \"authorization: Bearer $ACCESS_TOKEN\"\n\
+         \n  # rotate the refresh token (a second use of the old one revokes the family)\n\
+         \n  curl -s {issuer}/auth/refresh -H 'content-type: application/json' -d \"{{\\\"refresh_token\\\":\\\"$REFRESH_TOKEN\\\"}}\"\n\
+         \n  # service identity (client credentials)\n\
+         \n  curl -s -u {DEMO_SERVICE}:{secret} {issuer}/oauth/token -d grant_type=client_credentials\n\
+         \n  # verify any token offline against the JWKS\n\
+         \n  tessera token verify $ACCESS_TOKEN --jwks {issuer}/.well-known/jwks.json --iss {issuer}\n"
+    )
+}
