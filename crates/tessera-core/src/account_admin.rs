@@ -50,16 +50,23 @@ where
     Ok(account)
 }
 
-/// Sets a new password.
-pub async fn set_password(
-    store: &dyn AccountStore,
+/// Sets a new password and ends every session of the account: a password is reset because
+/// it may be known to someone else, whose sessions must not outlive it.
+pub async fn set_password<S>(
+    store: &S,
     random: &dyn Random,
     email: &str,
     password: &str,
+    max_access_ttl: i64,
     now: Timestamp,
-) -> Result<(), CoreError> {
+) -> Result<(), CoreError>
+where
+    S: AccountStore + SessionStore + RevocationStore + ?Sized,
+{
     let email = Email::parse(email)?;
     let account = store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })?;
     store.set_password_hash(&account.id, &hash_password(password, random)?, now).await?;
+    store.revoke_user_sessions(&account.id, now).await?;
+    store.revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), now.plus(max_access_ttl), now).await?;
     Ok(())
 }

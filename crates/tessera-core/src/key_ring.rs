@@ -54,8 +54,8 @@ pub async fn create_signing_key(
     Ok(record)
 }
 
-/// Makes sure every algorithm in `algs` has an active key: a due `next` key is activated,
-/// otherwise a new key is created active (first start). Returns the kids created.
+/// Makes sure every algorithm in `algs` has an active key, creating one active at once where
+/// there is none (first start, or an algorithm newly configured). Returns the kids created.
 pub async fn ensure_signing_keys(
     store: &dyn SigningKeyStore,
     master: &MasterKey,

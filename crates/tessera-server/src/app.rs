@@ -14,7 +14,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tessera_core::access_token::TokenPolicy;
-use tessera_core::client::ClientStore;
 use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::key_ring::{KeyRing, KeyRingHandle, KeyRingIssuer, activate_due_keys, rotate_due_keys};
 use tessera_core::master_key::MasterKey;
@@ -24,16 +23,15 @@ use tessera_core::revocation::RevocationStore;
 use tessera_core::signing_key::SigningKeyStore;
 use tessera_jose::Algorithm;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::audit_queue::AuditQueue;
+use crate::audit_queue::{AuditQueue, AuditWriter};
 use crate::config::Config;
 use crate::password_pool::BlockingPasswordCheck;
 use crate::rate_limit::{LoginLimits, WindowCounter};
 use crate::routes::{auth, oauth, ops, well_known};
-use crate::startup::{StartError, bootstrap, load_master_key};
-use crate::state::{AppState, AppStore, Shared};
+use crate::startup::{StartError, bootstrap, load_master_key, max_access_ttl};
+use crate::state::{AppState, Shared};
 use crate::storage::open_store;
 
 /// How often keys are rotated/activated/reloaded and the clients' lifetimes re-read.
@@ -47,7 +45,7 @@ const MAX_BODY: usize = 64 * 1024;
 pub struct Prepared {
     state: AppState,
     listener: TcpListener,
-    audit_writer: JoinHandle<()>,
+    audit_writer: AuditWriter,
     master: Arc<MasterKey>,
     started: Instant,
 }
@@ -111,18 +109,12 @@ pub async fn prepare(config: Config, master_key_env: Option<&str>) -> Result<Pre
         passwords: BlockingPasswordCheck::new(cores),
         limits,
         metrics: metrics_handle(),
-        max_access_ttl: AtomicI64::new(max_access_ttl(&store, policy.access_ttl).await?),
+        max_access_ttl: AtomicI64::new(max_access_ttl(&*store, &config).await?),
         policy,
         store,
         config,
     };
     Ok(Prepared { state: AppState(Arc::new(shared)), listener, audit_writer, master, started })
-}
-
-/// The longest access-token lifetime: the server default or any client's own.
-async fn max_access_ttl(store: &AppStore, default: i64) -> Result<i64, StartError> {
-    let clients = store.list_clients().await?;
-    Ok(clients.iter().filter_map(|c| c.access_ttl).fold(default, i64::max))
 }
 
 impl Prepared {
@@ -150,10 +142,7 @@ impl Prepared {
         maintenance.abort();
         let _ = maintenance.await;
         drop(state);
-        // Every sender is gone once the router and the maintenance task are: the writer drains.
-        if tokio::time::timeout(Duration::from_secs(10), audit_writer).await.is_err() {
-            tracing::error!("audit writer did not finish within 10 s");
-        }
+        audit_writer.finish(Duration::from_secs(10)).await;
         tracing::info!("tessera stopped");
         served.map_err(|e| StartError::io("server error".into(), e))
     }
@@ -223,7 +212,7 @@ pub async fn maintain_once(state: &AppState, master: &MasterKey, purge: bool) ->
     let now = state.now();
     let config = &state.config;
     let store = &*state.store;
-    let max_ttl = max_access_ttl(store, state.policy.access_ttl).await?;
+    let max_ttl = max_access_ttl(store, config).await?;
     state.max_access_ttl.store(max_ttl, Ordering::Relaxed);
     let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     rotate_due_keys(

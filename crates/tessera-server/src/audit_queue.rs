@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_core::audit::{AuditEvent, AuditSink, AuditStore};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// Events waiting to be written before `record` starts dropping (and counting) them.
@@ -21,18 +21,49 @@ pub struct AuditQueue {
 }
 
 impl AuditQueue {
-    /// Starts the writer task over `store`. Dropping every `AuditQueue` ends the task after it
-    /// has written what was queued; await the handle to know it is done.
-    pub fn start<S: AuditStore + 'static>(store: Arc<S>) -> (AuditQueue, JoinHandle<()>) {
+    /// Starts the writer task over `store`.
+    pub fn start<S: AuditStore + 'static>(store: Arc<S>) -> (AuditQueue, AuditWriter) {
         let (sender, mut receiver) = mpsc::channel::<AuditEvent>(CAPACITY);
-        let writer = tokio::spawn(async move {
+        let (stop, mut stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
+            loop {
+                tokio::select! {
+                    received = receiver.recv_many(&mut batch, BATCH) => {
+                        if received == 0 {
+                            return;
+                        }
+                        write(&*store, &batch).await;
+                        batch.clear();
+                    }
+                    _ = &mut stopped => break,
+                }
+            }
+            // Shutdown: refuse new events, write what is queued.
+            receiver.close();
             while receiver.recv_many(&mut batch, BATCH).await > 0 {
                 write(&*store, &batch).await;
                 batch.clear();
             }
         });
-        (AuditQueue { sender }, writer)
+        (AuditQueue { sender }, AuditWriter { stop, task })
+    }
+}
+
+/// The writer task; [`AuditWriter::finish`] drains the queue at shutdown.
+#[derive(Debug)]
+pub struct AuditWriter {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl AuditWriter {
+    /// Writes every queued event and ends the task, waiting at most `limit`.
+    pub async fn finish(self, limit: Duration) {
+        let _ = self.stop.send(());
+        if tokio::time::timeout(limit, self.task).await.is_err() {
+            tracing::error!("audit writer did not finish in time; queued events may be lost");
+        }
     }
 }
 

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use tessera_core::CoreError;
+use tessera_core::client::ClientStore;
 use tessera_core::client::{ClientId, GrantType};
 use tessera_core::client_authentication::{NewClient, register_client};
 use tessera_core::clock::Timestamp;
@@ -55,32 +56,63 @@ pub fn load_master_key(config: &Config, from_env: Option<&str>, random: &dyn Ran
         return MasterKey::from_base64url(text).map_err(|e| StartError::Config(format!("TESSERA_MASTER_KEY: {e}")));
     }
     let path = config.data_dir.join("master.key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            MasterKey::from_base64url(&text).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+    match read_master_key(&path)? {
+        Some(key) => Ok(key),
+        None => {
             let key = MasterKey::generate(random)?;
-            write_secret_file(&path, &key.to_base64url())?;
-            Ok(key)
+            // Two processes may start on a fresh folder at once: the first link wins and the
+            // other reads the winner's key, so both use the same one.
+            if write_secret_file(&path, &key.to_base64url())? {
+                Ok(key)
+            } else {
+                read_master_key(&path)?.ok_or_else(|| StartError::Config(format!("{} vanished", path.display())))
+            }
         }
+    }
+}
+
+fn read_master_key(path: &Path) -> Result<Option<MasterKey>, StartError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => MasterKey::from_base64url(&text)
+            .map(Some)
+            .map_err(|e| StartError::Config(format!("{}: {e}", path.display()))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(error) => Err(StartError::io(format!("cannot read {}", path.display()), error)),
     }
 }
 
-/// Creates a file only its owner can read, refusing to replace one, and syncs it: a lost
-/// master key makes every stored private key unreadable.
-fn write_secret_file(path: &Path, contents: &str) -> Result<(), StartError> {
+/// Writes a file only its owner can read, complete and synced before it appears under its
+/// name (a temporary file, then a hard link, which never replaces an existing file): a lost
+/// or torn master key makes every stored private key unreadable. `false` if the file existed.
+fn write_secret_file(path: &Path, contents: &str) -> Result<bool, StartError> {
     let failed = |e| StartError::io(format!("cannot create {}", path.display()), e);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(failed)?;
-    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let temporary = dir.join(format!(".master.key.{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(failed)?;
-    file.write_all(contents.as_bytes()).and_then(|()| file.sync_all()).map_err(failed)
+    let mut file = options.open(&temporary).map_err(failed)?;
+    file.write_all(contents.as_bytes()).and_then(|()| file.sync_all()).map_err(failed)?;
+    let linked = match std::fs::hard_link(&temporary, path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(failed(error)),
+    };
+    let _ = std::fs::remove_file(&temporary);
+    if let Ok(directory) = std::fs::File::open(dir) {
+        let _ = directory.sync_all();
+    }
+    linked
+}
+
+/// The longest lifetime of an access token that may be in circulation: the server default or
+/// any client's own. `sid`/`sub` revocations and retired keys are kept this long.
+pub async fn max_access_ttl<S: ClientStore + ?Sized>(store: &S, config: &Config) -> Result<i64, StartError> {
+    let default = i64::try_from(config.tokens.access_ttl.as_secs()).unwrap_or(i64::MAX);
+    let clients = store.list_clients().await?;
+    Ok(clients.iter().filter_map(|client| client.access_ttl).fold(default, i64::max))
 }
 
 /// The algorithms of the server's own keys: access tokens and ID tokens.

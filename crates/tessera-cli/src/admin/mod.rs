@@ -19,7 +19,6 @@ use clap::Args;
 use serde::Serialize;
 use tessera_core::CoreError;
 use tessera_core::audit::{AuditStore, MemoryAuditSink};
-use tessera_core::client::ClientStore;
 use tessera_core::clock::Timestamp;
 use tessera_core::master_key::MasterKey;
 use tessera_core::random::SystemRandom;
@@ -154,12 +153,10 @@ impl Admin {
         Ok(())
     }
 
-    /// The longest lifetime of an access token that may be in circulation: the server default
-    /// or any client's own (the server computes it the same way).
+    /// The longest lifetime of an access token that may be in circulation (as the server
+    /// computes it).
     pub async fn max_access_ttl(&self) -> Result<i64, AdminError> {
-        let default = seconds(self.config.tokens.access_ttl);
-        let clients = self.store.list_clients().await?;
-        Ok(clients.iter().filter_map(|client| client.access_ttl).fold(default, i64::max))
+        Ok(tessera_server::startup::max_access_ttl(&self.store, &self.config).await?)
     }
 
     /// `value` as pretty JSON with `--json`, else the text `human` makes of it.

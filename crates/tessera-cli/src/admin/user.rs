@@ -179,7 +179,8 @@ struct PasswordSet {
 }
 
 async fn change_password(admin: &Admin, email: &str, password: &str) -> Result<Output, AdminError> {
-    set_password(&admin.store, &admin.random, email, password, admin.now)
+    let max_access_ttl = admin.max_access_ttl().await?;
+    set_password(&admin.store, &admin.random, email, password, max_access_ttl, admin.now)
         .await
         .map_err(|error| not_found(error, email))?;
     let done = PasswordSet { email: normalized(email), password_set: true };
