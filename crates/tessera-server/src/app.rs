@@ -85,7 +85,7 @@ pub async fn prepare(config: Config, master_key_env: Option<&str>) -> Result<Pre
     let policy = TokenPolicy {
         issuer: issuer.clone(),
         access_ttl: seconds(config.tokens.access_ttl),
-        refresh_ttl: seconds(config.tokens.refresh_absolute_ttl).min(seconds(config.tokens.refresh_ttl)).max(1),
+        refresh_ttl: seconds(config.tokens.refresh_ttl).max(1),
     };
     let listener = TcpListener::bind(config.listen)
         .await

@@ -105,12 +105,10 @@ pub struct TokensConfig {
     /// Access-token lifetime (default 900 s).
     #[serde(deserialize_with = "duration")]
     pub access_ttl: Duration,
-    /// Refresh-token lifetime, renewed on each rotation (default 7 days).
+    /// Refresh lifetime (default 7 days): absolute, counted from the login; rotations do not
+    /// extend it, so a stolen token chain dies with its family.
     #[serde(deserialize_with = "duration")]
     pub refresh_ttl: Duration,
-    /// The longest a refresh family lives, whatever the rotations (default 30 days).
-    #[serde(deserialize_with = "duration")]
-    pub refresh_absolute_ttl: Duration,
     /// Algorithm of access tokens (default ES256).
     pub signing_alg: String,
     /// Algorithm of ID tokens (default RS256, as OpenID Connect requires).
@@ -122,7 +120,6 @@ impl Default for TokensConfig {
         TokensConfig {
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(7 * 86_400),
-            refresh_absolute_ttl: Duration::from_secs(30 * 86_400),
             signing_alg: "ES256".into(),
             id_token_alg: "RS256".into(),
         }
