@@ -30,6 +30,18 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     ENGINE.decode(text).ok()
 }
 
+/// Decodes like [`decode`] (same rules, same answers), into `stack` when the result surely
+/// fits there and into `heap` otherwise, so that short segments cost no allocation.
+pub(crate) fn decode_with<'b>(text: &str, stack: &'b mut [u8], heap: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+    // The engine's own bound: it refuses a slice shorter than this even if the data is shorter.
+    if text.len().div_ceil(4) * 3 <= stack.len() {
+        let written = ENGINE.decode_slice(text, stack).ok()?;
+        return stack.get(..written);
+    }
+    *heap = decode(text)?;
+    Some(heap)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +56,16 @@ mod tests {
         assert_eq!(decode("-_ 8"), None, "whitespace");
         assert_eq!(decode("A"), None, "impossible length");
         assert_eq!(decode("").as_deref(), Some(&b""[..]));
+    }
+
+    #[test]
+    fn decoding_on_the_stack_or_the_heap_agrees_with_decode() {
+        let long = encode([7u8; 40]);
+        for text in ["-_8", "-_8=", "+/8", "-_9", "-_ 8", "A", "", "AAAA", "AAA", "AA", &long] {
+            for size in [0, 2, 3, 8, 64] {
+                let (mut stack, mut heap) = (vec![0u8; size], Vec::new());
+                assert_eq!(decode_with(text, &mut stack, &mut heap), decode(text).as_deref(), "{text:?} in {size}");
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use crate::algorithm::Algorithm;
 use crate::base64url;
 use crate::error::{Error, Part};
-use crate::header::{FORBIDDEN, Header};
+use crate::header::{FORBIDDEN, Header, HeaderFields};
 use crate::json;
 use crate::key_set::KeySet;
 
@@ -13,6 +13,12 @@ use crate::key_set::KeySet;
 pub const DEFAULT_MAX_TOKEN_SIZE: usize = 16 * 1024;
 /// Without a `kid`, at most this many compatible keys are tried.
 pub const DEFAULT_MAX_KEY_ATTEMPTS: usize = 3;
+
+/// Room on the stack for a decoded header; a longer one is decoded on the heap.
+const HEADER_STACK: usize = 512;
+/// Room on the stack for a decoded signature: up to RSA-4096 (512 bytes, whose encoding's
+/// conservative bound is 513); RSA-8192 signatures go on the heap.
+const SIGNATURE_STACK: usize = 516;
 
 /// The three segments of a compact JWS, still encoded.
 struct Segments<'a> {
@@ -133,8 +139,13 @@ impl JwsVerifier {
             return Err(Error::TokenTooLarge { size: token.len(), limit: self.max_token_size });
         }
         let segments = split(token)?;
-        let members = json::parse_object(&decode(segments.header, Part::Header)?, Part::Header, self.max_depth)?;
-        let header = Header::from_members(members)?;
+        // Headers are short: decoded on the stack and scanned in place, only the checked
+        // parameters are copied out.
+        let (mut stack, mut heap) = ([0u8; HEADER_STACK], Vec::new());
+        let header_json =
+            base64url::decode_with(segments.header, &mut stack, &mut heap).ok_or(Error::InvalidBase64(Part::Header))?;
+        let (fields, _) = json::scan_object(header_json, Part::Header, self.max_depth, HeaderFields::default)?;
+        let header = Header::check(&fields)?;
         if !self.algorithms.contains(&header.alg) {
             return Err(Error::AlgorithmNotAllowed(header.alg));
         }
@@ -143,12 +154,14 @@ impl JwsVerifier {
             return Err(Error::Malformed("the signature is empty"));
         }
         let payload = decode(segments.payload, Part::Payload)?;
-        let signature = decode(segments.signature, Part::Signature)?;
+        let (mut stack, mut heap) = ([0u8; SIGNATURE_STACK], Vec::new());
+        let signature = base64url::decode_with(segments.signature, &mut stack, &mut heap)
+            .ok_or(Error::InvalidBase64(Part::Signature))?;
         let key = self.keys.verify(
             header.kid.as_deref(),
             header.alg,
             segments.signing_input.as_bytes(),
-            &signature,
+            signature,
             self.max_key_attempts,
         )?;
         let key_id = key.kid().map(str::to_owned);

@@ -7,10 +7,9 @@
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 use crate::algorithm::Algorithm;
-use crate::claims;
+use crate::claims::{self, ClaimFields};
 use crate::error::{Error, Part};
 use crate::header::Header;
 use crate::json;
@@ -108,9 +107,13 @@ impl Validator {
     pub fn validate<T: DeserializeOwned>(&self, token: &str, now: i64) -> Result<Validated<T>, Error> {
         let verified = self.jws.verify(token)?;
         self.check_typ(&verified.header)?;
-        let claims = json::parse_object(&verified.payload, Part::Payload, self.jws.max_depth())?;
-        self.check_claims(&claims, now)?;
-        let claims = serde_json::from_value(Value::Object(claims)).map_err(|e| Error::ClaimsShape(e.to_string()))?;
+        // One strict pass that keeps only the registered claims (borrowed), then one pass
+        // straight into `T`: no intermediate `Map` of every claim.
+        let (fields, text) = json::scan_object(&verified.payload, Part::Payload, self.jws.max_depth(), || {
+            ClaimFields::new(&self.required_claims)
+        })?;
+        self.check_claims(&fields, now)?;
+        let claims = serde_json::from_str(text).map_err(|e| Error::ClaimsShape(e.to_string()))?;
         Ok(Validated { header: verified.header, claims, key_id: verified.key_id })
     }
 
@@ -131,9 +134,9 @@ impl Validator {
     }
 
     /// RFC 7519 §4.1, in the RFC's order.
-    fn check_claims(&self, claims: &Map<String, Value>, now: i64) -> Result<(), Error> {
+    fn check_claims(&self, claims: &ClaimFields<'_, '_>, now: i64) -> Result<(), Error> {
         // §4.1.1 iss
-        let iss = claims::string_claim(claims, "iss")?;
+        let iss = claims::string_claim(claims.iss.as_ref(), "iss")?;
         if let Some(issuers) = &self.issuers {
             let iss = iss.ok_or_else(|| Error::MissingClaim("iss".into()))?;
             if !issuers.iter().any(|allowed| allowed == iss) {
@@ -141,29 +144,29 @@ impl Validator {
             }
         }
         // §4.1.2 sub
-        claims::string_claim(claims, "sub")?;
+        claims::string_claim(claims.sub.as_ref(), "sub")?;
         // §4.1.3 aud
-        let aud = claims::audiences(claims)?;
+        let aud = claims::audiences(claims.aud.as_ref())?;
         if let Some(accepted) = &self.audiences {
             let aud = aud.ok_or_else(|| Error::MissingClaim("aud".into()))?;
-            if !aud.iter().any(|a| accepted.iter().any(|b| a == b)) {
+            if !aud.any_in(accepted) {
                 return Err(Error::InvalidAudience);
             }
         }
         // §4.1.4 exp: expired once now >= exp, allowing the leeway.
-        match claims::numeric_date(claims, "exp")? {
+        match claims::numeric_date(claims.exp.as_ref(), "exp")? {
             Some(exp) if now >= exp.saturating_add(self.leeway) => return Err(Error::Expired),
             None if self.require_exp => return Err(Error::MissingClaim("exp".into())),
             _ => {}
         }
         // §4.1.5 nbf
-        if let Some(nbf) = claims::numeric_date(claims, "nbf")?
+        if let Some(nbf) = claims::numeric_date(claims.nbf.as_ref(), "nbf")?
             && now.saturating_add(self.leeway) < nbf
         {
             return Err(Error::NotYetValid);
         }
         // §4.1.6 iat
-        match claims::numeric_date(claims, "iat")? {
+        match claims::numeric_date(claims.iat.as_ref(), "iat")? {
             Some(iat) if iat > now.saturating_add(self.leeway) => return Err(Error::IssuedInFuture),
             Some(iat) if self.max_age.is_some_and(|age| now > iat.saturating_add(age).saturating_add(self.leeway)) => {
                 return Err(Error::TooOld);
@@ -172,11 +175,9 @@ impl Validator {
             _ => {}
         }
         // §4.1.7 jti
-        claims::string_claim(claims, "jti")?;
-        for name in &self.required_claims {
-            if claims.get(name).is_none_or(Value::is_null) {
-                return Err(Error::MissingClaim(name.clone()));
-            }
+        claims::string_claim(claims.jti.as_ref(), "jti")?;
+        if let Some((name, _)) = self.required_claims.iter().zip(&claims.present).find(|(_, present)| !**present) {
+            return Err(Error::MissingClaim(name.clone()));
         }
         Ok(())
     }

@@ -109,8 +109,9 @@ impl VerifyingKey {
 
     /// Whether this key may verify a signature made with `alg`, and why not.
     pub fn check_usable(&self, alg: Algorithm) -> Result<(), Error> {
-        let kid = self.jwk.kid.clone();
-        let mismatch = |reason| Error::KeyMismatch { kid: kid.clone(), alg, reason };
+        // The kid is copied only into an error: this runs for every token.
+        let kid = || self.jwk.kid.clone();
+        let mismatch = |reason| Error::KeyMismatch { kid: kid(), alg, reason };
         if alg.key_family() != self.family {
             return Err(mismatch(match (alg.key_family(), self.family) {
                 (KeyFamily::Ec(_), KeyFamily::Ec(_)) => "the key is on another curve",
@@ -125,12 +126,12 @@ impl VerifyingKey {
             _ => {}
         }
         if self.jwk.key_use.as_deref().is_some_and(|usage| usage != "sig") {
-            return Err(Error::KeyUseForbidden { kid, reason: "\"use\" is not \"sig\"" });
+            return Err(Error::KeyUseForbidden { kid: kid(), reason: "\"use\" is not \"sig\"" });
         }
         if let Some(ops) = &self.jwk.key_ops
             && !ops.iter().any(|op| op == "verify")
         {
-            return Err(Error::KeyUseForbidden { kid, reason: "\"key_ops\" lacks \"verify\"" });
+            return Err(Error::KeyUseForbidden { kid: kid(), reason: "\"key_ops\" lacks \"verify\"" });
         }
         if !self.verifiers.iter().any(|(a, _)| *a == alg) {
             return Err(Error::WeakKey("HMAC secret shorter than the hash output"));

@@ -164,6 +164,53 @@ fn duplicate_member_names() {
     assert_eq!(validate(alg, &token).unwrap_err(), Error::DuplicateMember { part: Part::Payload, name: "sub".into() });
 }
 
+/// Thousands of members in one object: checked for duplicates in linear time, not quadratic
+/// (no timing assertion: the test only has to finish), accepted when distinct, refused when
+/// one name comes back at the end.
+#[test]
+fn objects_with_thousands_of_members() {
+    let alg = Algorithm::HS256;
+    // Two-character names (62² of them), to fit as many members as possible in a token.
+    let name = |i: usize| {
+        let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        String::from_utf8(vec![alphabet[i / 62], alphabet[i % 62]]).unwrap()
+    };
+    let member = |i: usize| format!("\"{}\":0", name(i));
+    let with_members = |count: usize, repeat: Option<usize>| {
+        let mut all = with(json!({})).to_string();
+        all.pop();
+        for i in (0..count).chain(repeat) {
+            all.push(',');
+            all.push_str(&member(i));
+        }
+        all.push('}');
+        sign_raw(key(alg), &header(alg, json!({})), &all)
+    };
+    // As many as fit under the default 16 KiB limit...
+    let fitting = (1000..3844).rev().find(|&n| with_members(n, Some(0)).len() <= 16 * 1024).unwrap();
+    assert!(fitting > 1700, "{fitting}");
+    let valid = validate(alg, &with_members(fitting, None)).unwrap();
+    assert_eq!(valid.claims.as_object().unwrap().len(), claims().as_object().unwrap().len() + fitting);
+    assert_eq!(
+        validate(alg, &with_members(fitting, Some(0))).unwrap_err(),
+        Error::DuplicateMember { part: Part::Payload, name: name(0) }
+    );
+    // ...and 3000 under a raised limit; the header goes through the same check.
+    let roomy = builder(alg).max_token_size(64 * 1024).build().unwrap();
+    roomy.validate::<Value>(&with_members(3000, None), NOW).unwrap();
+    assert_eq!(
+        roomy.validate::<Value>(&with_members(3000, Some(2999)), NOW).unwrap_err(),
+        Error::DuplicateMember { part: Part::Payload, name: name(2999) }
+    );
+    let members: Vec<String> = (0..3000).map(member).collect();
+    let big_header = header(alg, serde_json::from_str(&format!("{{{}}}", members.join(","))).unwrap());
+    let token = sign_raw(key(alg), &format!("{},{}}}", &big_header[..big_header.len() - 1], member(1)), "{}");
+    assert_eq!(
+        roomy.validate::<Value>(&token, NOW).unwrap_err(),
+        Error::DuplicateMember { part: Part::Header, name: name(1) }
+    );
+}
+
 #[test]
 fn non_canonical_base64url() {
     let token = token_with_claims(Algorithm::ES256, claims());
