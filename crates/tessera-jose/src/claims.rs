@@ -117,6 +117,10 @@ impl<'de> Capture<'de> for ClaimFields<'de, '_> {
         registered(name).is_some()
     }
 
+    fn ignores(&self, name: &str) -> bool {
+        self.required.is_empty() && registered(name).is_none()
+    }
+
     fn member(&mut self, name: &str, value: Shape<'de>) {
         if !self.required.is_empty() && value != Shape::Null {
             for (present, required) in self.present.iter_mut().zip(self.required) {

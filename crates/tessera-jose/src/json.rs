@@ -231,6 +231,24 @@ pub(crate) trait Capture<'de> {
     /// Every top-level member, in order: its value in full if [`Self::keeps`] said so,
     /// otherwise [`Shape::Null`] or [`Shape::Other`].
     fn member(&mut self, name: &str, value: Shape<'de>);
+    /// Whether [`Self::member`] would do nothing for `name`, whatever its value; then the
+    /// one-pass claims reader ([`crate::claims_pass`]) need not record the value at all.
+    fn ignores(&self, _name: &str) -> bool {
+        false
+    }
+}
+
+/// A capture lent out, so that it is filled in place rather than moved in and out.
+impl<'de, C: Capture<'de>> Capture<'de> for &mut C {
+    fn keeps(&self, name: &str) -> bool {
+        (**self).keeps(name)
+    }
+    fn member(&mut self, name: &str, value: Shape<'de>) {
+        (**self).member(name, value);
+    }
+    fn ignores(&self, name: &str) -> bool {
+        (**self).ignores(name)
+    }
 }
 
 /// A capture that keeps nothing: the strict checks alone.
@@ -241,8 +259,20 @@ impl<'de> Capture<'de> for () {
     fn member(&mut self, _: &str, _: Shape<'de>) {}
 }
 
+/// Checks one value by the rules of [`scan_object`] with `depth` levels still allowed,
+/// keeping it in full if `keep`. A broken rule is only an error here, without saying which:
+/// the caller ([`crate::claims_pass`]) then leaves the decision to [`scan_object`].
+pub(crate) fn check_value<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+    depth: usize,
+    keep: bool,
+) -> Result<Shape<'de>, D::Error> {
+    let violation = Cell::new(None);
+    Scan::<()> { depth, keep, violation: &violation, capture: None }.deserialize(deserializer)
+}
+
 /// A member name, borrowed from the input when it has no escapes.
-struct NameSeed;
+pub(crate) struct NameSeed;
 
 impl<'de> DeserializeSeed<'de> for NameSeed {
     type Value = Cow<'de, str>;

@@ -1,11 +1,15 @@
 //! JWS compact serialization (RFC 7515 §3.1, §5.2): split, decode, verify.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::algorithm::Algorithm;
 use crate::base64url;
 use crate::error::{Error, Part};
 use crate::header::{FORBIDDEN, Header, HeaderFields};
+use crate::header_cache::HeaderCache;
 use crate::json;
 use crate::key_set::KeySet;
 
@@ -19,6 +23,9 @@ const HEADER_STACK: usize = 512;
 /// Room on the stack for a decoded signature: up to RSA-4096 (512 bytes, whose encoding's
 /// conservative bound is 513); RSA-8192 signatures go on the heap.
 const SIGNATURE_STACK: usize = 516;
+/// Room on the stack for a decoded payload, as [`crate::Validator`] decodes it: an access
+/// token's claims are a few hundred bytes.
+pub(crate) const PAYLOAD_STACK: usize = 1024;
 
 /// The three segments of a compact JWS, still encoded.
 struct Segments<'a> {
@@ -66,8 +73,21 @@ pub struct VerifiedJws {
     pub key_id: Option<String>,
 }
 
+/// A token whose signature verified, with its parts borrowed where that saves a copy.
+pub(crate) struct Checked<'v, 'b> {
+    pub(crate) header: Cow<'v, Header>,
+    pub(crate) payload: &'b [u8],
+    pub(crate) key_id: Option<&'v str>,
+}
+
 /// Verifies compact JWS against an algorithm allowlist and a key set. It checks the
 /// header and the signature only; [`crate::Validator`] adds the JWT rules.
+///
+/// It keeps a few checked headers of tokens that verified (see `header_cache.rs`), keyed by
+/// the exact header segment, so that the tokens of one issuer skip decoding and re-checking
+/// the same header; signatures are always checked. Clones share that cache (it depends only
+/// on the allowlist and the depth limit, which clones share); [`Self::with_keys`] and
+/// [`Self::with_max_depth`] start a new one.
 #[derive(Debug, Clone)]
 pub struct JwsVerifier {
     algorithms: Vec<Algorithm>,
@@ -75,6 +95,7 @@ pub struct JwsVerifier {
     max_token_size: usize,
     max_depth: usize,
     max_key_attempts: usize,
+    headers: Arc<HeaderCache>,
 }
 
 impl JwsVerifier {
@@ -92,6 +113,7 @@ impl JwsVerifier {
             max_token_size: DEFAULT_MAX_TOKEN_SIZE,
             max_depth: json::DEFAULT_MAX_DEPTH,
             max_key_attempts: DEFAULT_MAX_KEY_ATTEMPTS,
+            headers: Arc::default(),
         })
     }
 
@@ -104,6 +126,8 @@ impl JwsVerifier {
     /// Sets the deepest JSON nesting accepted in header and payload.
     pub fn with_max_depth(mut self, depth: usize) -> JwsVerifier {
         self.max_depth = depth;
+        // The cached headers passed the old limit, not necessarily this one.
+        self.headers = Arc::default();
         self
     }
 
@@ -115,7 +139,8 @@ impl JwsVerifier {
 
     /// The same policy with another key set (after a JWKS refresh, say).
     pub fn with_keys(&self, keys: KeySet) -> JwsVerifier {
-        JwsVerifier { keys, ..self.clone() }
+        // A new key set brings new headers (`kid`s), and lets retired ones drop out.
+        JwsVerifier { keys, headers: Arc::default(), ..self.clone() }
     }
 
     /// The key set.
@@ -135,25 +160,35 @@ impl JwsVerifier {
     /// Verifies a compact JWS: size, structure, canonical base64url, a strict header,
     /// the allowlist, then the signature with a key the set allows.
     pub fn verify(&self, token: &str) -> Result<VerifiedJws, Error> {
+        let (mut stack, mut heap) = ([0u8; 0], Vec::new());
+        let checked = self.check(token, &mut stack, &mut heap)?;
+        let (header, key_id) = (checked.header.into_owned(), checked.key_id.map(str::to_owned));
+        // The payload was decoded into `heap` (the stack has no room), so it is moved out.
+        Ok(VerifiedJws { header, payload: heap, key_id })
+    }
+
+    /// [`Self::verify`], with the payload decoded into `stack` when it fits there (else into
+    /// `heap`), and the header and key id borrowed: the validator copies only what it returns.
+    pub(crate) fn check<'v, 'b>(
+        &'v self,
+        token: &str,
+        stack: &'b mut [u8],
+        heap: &'b mut Vec<u8>,
+    ) -> Result<Checked<'v, 'b>, Error> {
         if token.len() > self.max_token_size {
             return Err(Error::TokenTooLarge { size: token.len(), limit: self.max_token_size });
         }
         let segments = split(token)?;
-        // Headers are short: decoded on the stack and scanned in place, only the checked
-        // parameters are copied out.
-        let (mut stack, mut heap) = ([0u8; HEADER_STACK], Vec::new());
-        let header_json =
-            base64url::decode_with(segments.header, &mut stack, &mut heap).ok_or(Error::InvalidBase64(Part::Header))?;
-        let (fields, _) = json::scan_object(header_json, Part::Header, self.max_depth, HeaderFields::default)?;
-        let header = Header::check(&fields)?;
-        if !self.algorithms.contains(&header.alg) {
-            return Err(Error::AlgorithmNotAllowed(header.alg));
-        }
+        let (header, cached) = match self.headers.get(segments.header) {
+            Some(header) => (Cow::Borrowed(header), true),
+            None => (Cow::Owned(self.check_header(segments.header)?), false),
+        };
         // Checked after the header, so that an unsigned `alg: none` token is named as such.
         if segments.signature.is_empty() {
             return Err(Error::Malformed("the signature is empty"));
         }
-        let payload = decode(segments.payload, Part::Payload)?;
+        let payload =
+            base64url::decode_with(segments.payload, stack, heap).ok_or(Error::InvalidBase64(Part::Payload))?;
         let (mut stack, mut heap) = ([0u8; SIGNATURE_STACK], Vec::new());
         let signature = base64url::decode_with(segments.signature, &mut stack, &mut heap)
             .ok_or(Error::InvalidBase64(Part::Signature))?;
@@ -164,8 +199,25 @@ impl JwsVerifier {
             signature,
             self.max_key_attempts,
         )?;
-        let key_id = key.kid().map(str::to_owned);
-        Ok(VerifiedJws { header, payload, key_id })
+        if !cached {
+            self.headers.insert(segments.header, &header);
+        }
+        Ok(Checked { header, payload, key_id: key.kid() })
+    }
+
+    /// Decodes and checks a header segment: strict JSON, the header rules, the allowlist.
+    fn check_header(&self, segment: &str) -> Result<Header, Error> {
+        // Headers are short: decoded on the stack and scanned in place, only the checked
+        // parameters are copied out.
+        let (mut stack, mut heap) = ([0u8; HEADER_STACK], Vec::new());
+        let header_json =
+            base64url::decode_with(segment, &mut stack, &mut heap).ok_or(Error::InvalidBase64(Part::Header))?;
+        let (fields, _) = json::scan_object(header_json, Part::Header, self.max_depth, HeaderFields::default)?;
+        let header = Header::check(&fields)?;
+        if !self.algorithms.contains(&header.alg) {
+            return Err(Error::AlgorithmNotAllowed(header.alg));
+        }
+        Ok(header)
     }
 }
 
@@ -214,4 +266,45 @@ pub fn decode_unverified(token: &str) -> Result<Unverified, Error> {
         payload: decode(segments.payload, Part::Payload)?,
         signature_len: decode(segments.signature, Part::Signature)?.len(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing_key::SigningKey;
+
+    fn cached(verifier: &JwsVerifier) -> String {
+        format!("{:?}", verifier.headers)
+    }
+
+    #[test]
+    fn the_header_cache_never_skips_the_signature() {
+        let key = SigningKey::generate(Algorithm::HS256).unwrap();
+        let keys = KeySet::new(vec![key.verifying_key().clone()]).unwrap();
+        let verifier = JwsVerifier::new([Algorithm::HS256], keys.clone()).unwrap();
+        let token = key.sign_jwt(Some("at+jwt"), &serde_json::json!({"sub": "a"})).unwrap();
+
+        // A forged signature under a header never seen: refused, and nothing is cached.
+        let forged = format!("{}AAAA", &token[..token.len() - 4]);
+        assert_eq!(verifier.verify(&forged).unwrap_err(), Error::InvalidSignature);
+        assert_eq!(cached(&verifier), "HeaderCache(0/8)");
+
+        let first = verifier.verify(&token).unwrap();
+        assert_eq!(cached(&verifier), "HeaderCache(1/8)");
+        // The same header again: taken from the cache, with the same result.
+        let second = verifier.verify(&token).unwrap();
+        assert_eq!((first.header, first.payload, first.key_id), (second.header, second.payload, second.key_id));
+        // The cached header does not vouch for the signature.
+        assert_eq!(verifier.verify(&forged).unwrap_err(), Error::InvalidSignature);
+        let (head, rest) = token.split_once('.').unwrap();
+        let other_payload = format!("{head}.{}.{}", base64url::encode(b"{}"), rest.split_once('.').unwrap().1);
+        assert_eq!(verifier.verify(&other_payload).unwrap_err(), Error::InvalidSignature);
+
+        // Clones share it; a new key set or depth limit starts afresh.
+        assert_eq!(cached(&verifier.clone()), "HeaderCache(1/8)");
+        assert_eq!(cached(&verifier.with_keys(keys)), "HeaderCache(0/8)");
+        let shallow = verifier.clone().with_max_depth(0);
+        assert_eq!(cached(&shallow), "HeaderCache(0/8)");
+        assert_eq!(shallow.verify(&token).unwrap_err(), Error::NestingTooDeep(Part::Header));
+    }
 }

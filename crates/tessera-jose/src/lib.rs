@@ -36,8 +36,10 @@
 mod algorithm;
 pub mod base64url;
 mod claims;
+mod claims_pass;
 mod error;
 mod header;
+mod header_cache;
 mod json;
 mod json_fast;
 mod jwk;

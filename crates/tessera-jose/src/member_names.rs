@@ -54,6 +54,31 @@ impl<'de> Names<'de> {
         borrowed || self.decoded.iter().any(|seen| seen == name)
     }
 
+    /// Inserts `name` unless it is already there; whether it was new. One fingerprint for
+    /// both steps, where [`Self::contains`] then [`Self::insert`] compute it twice.
+    pub(crate) fn insert_new(&mut self, name: Cow<'de, str>) -> bool {
+        if self.spilled.is_some() || !self.decoded.is_empty() || self.len == LINEAR_NAMES {
+            if self.contains(&name) {
+                return false;
+            }
+            self.insert(name);
+            return true;
+        }
+        let print = fingerprint(&name);
+        if self.fingerprints[..self.len].iter().zip(&self.borrowed).any(|(p, seen)| *p == print && *seen == name) {
+            return false;
+        }
+        match name {
+            Cow::Borrowed(name) => {
+                self.borrowed[self.len] = name;
+                self.fingerprints[self.len] = print;
+                self.len += 1;
+            }
+            Cow::Owned(_) => self.insert(name),
+        }
+        true
+    }
+
     pub(crate) fn insert(&mut self, name: Cow<'de, str>) {
         if let Some(set) = &mut self.spilled {
             set.insert(name);
@@ -72,6 +97,28 @@ impl<'de> Names<'de> {
             set.extend(self.decoded.drain(..).map(Cow::Owned));
             set.insert(name);
             self.spilled = Some(set);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// `insert_new` answers as `contains` then `insert` would, below and past the spill.
+        #[test]
+        fn insert_new_agrees_with_contains(names in proptest::collection::vec((0u8..40, proptest::bool::ANY), 0..60)) {
+            let owned: Vec<String> = names.iter().map(|(n, _)| format!("n{n}")).collect();
+            let (mut one, mut two) = (Names::new(), Names::new());
+            for ((_, escaped), name) in names.iter().zip(&owned) {
+                let cow = if *escaped { Cow::Owned(name.clone()) } else { Cow::Borrowed(name.as_str()) };
+                let new = !two.contains(name);
+                if new {
+                    two.insert(cow.clone());
+                }
+                proptest::prop_assert_eq!(one.insert_new(cow), new, "{}", name);
+            }
         }
     }
 }

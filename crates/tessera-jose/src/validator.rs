@@ -10,10 +10,11 @@ use serde::de::DeserializeOwned;
 
 use crate::algorithm::Algorithm;
 use crate::claims::{self, ClaimFields};
+use crate::claims_pass;
 use crate::error::{Error, Part};
 use crate::header::Header;
 use crate::json;
-use crate::jws::JwsVerifier;
+use crate::jws::{JwsVerifier, PAYLOAD_STACK};
 use crate::key_set::KeySet;
 
 /// The default clock skew allowed on `exp`, `nbf` and `iat`.
@@ -42,6 +43,9 @@ pub struct Validated<T> {
 }
 
 /// Validates JWTs: signature (through [`JwsVerifier`]), `typ`, then the registered claims.
+///
+/// Clones share the [`JwsVerifier`]'s cache of checked headers; [`Self::with_keys`] starts
+/// a new one.
 #[derive(Debug, Clone)]
 pub struct Validator {
     jws: JwsVerifier,
@@ -105,16 +109,30 @@ impl Validator {
 
     /// Validates `token` at `now` (seconds since the epoch) and returns its claims as `T`.
     pub fn validate<T: DeserializeOwned>(&self, token: &str, now: i64) -> Result<Validated<T>, Error> {
-        let verified = self.jws.verify(token)?;
+        // The payload is decoded on the stack when it fits: claims are copied into `T` anyway.
+        let (mut stack, mut heap) = ([0u8; PAYLOAD_STACK], Vec::new());
+        let verified = self.jws.check(token, &mut stack, &mut heap)?;
         self.check_typ(&verified.header)?;
+        // Usually one pass: `T` is built while the strict rules are checked and the
+        // registered claims captured. Whatever that pass does not vouch for (any error
+        // included) goes through the two passes below, which decide every rejection.
+        let mut fields = ClaimFields::new(&self.required_claims);
+        if let Some(claims) = claims_pass::deserialize::<T, _>(verified.payload, self.jws.max_depth(), &mut fields) {
+            self.check_claims(&fields, now)?;
+            return Ok(Validated {
+                header: verified.header.into_owned(),
+                claims,
+                key_id: verified.key_id.map(str::to_owned),
+            });
+        }
         // One strict pass that keeps only the registered claims (borrowed), then one pass
         // straight into `T`: no intermediate `Map` of every claim.
-        let (fields, text) = json::scan_object(&verified.payload, Part::Payload, self.jws.max_depth(), || {
+        let (fields, text) = json::scan_object(verified.payload, Part::Payload, self.jws.max_depth(), || {
             ClaimFields::new(&self.required_claims)
         })?;
         self.check_claims(&fields, now)?;
         let claims = serde_json::from_str(text).map_err(|e| Error::ClaimsShape(e.to_string()))?;
-        Ok(Validated { header: verified.header, claims, key_id: verified.key_id })
+        Ok(Validated { header: verified.header.into_owned(), claims, key_id: verified.key_id.map(str::to_owned) })
     }
 
     fn check_typ(&self, header: &Header) -> Result<(), Error> {
