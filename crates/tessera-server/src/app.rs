@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::audit_queue::{AuditQueue, AuditWriter};
+use crate::client_cache::ClientCache;
 use crate::config::Config;
 use crate::password_pool::BlockingPasswordCheck;
 use crate::rate_limit::{LoginLimits, WindowCounter};
@@ -111,6 +112,7 @@ pub async fn prepare(config: Config, master_key_env: Option<&str>) -> Result<Pre
         metrics: metrics_handle(),
         max_access_ttl: AtomicI64::new(max_access_ttl(&*store, &config).await?),
         policy,
+        clients: ClientCache::new(Arc::clone(&store)),
         store,
         config,
     };

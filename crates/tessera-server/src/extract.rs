@@ -104,7 +104,7 @@ pub async fn authenticate(
     ip: Option<String>,
 ) -> Result<Client, ApiError> {
     let client_id = ClientId::new(&presented.client_id);
-    match authenticate_client(&*state.store, &state.pepper, &client_id, presented.secret.as_ref()).await {
+    match authenticate_client(&state.clients, &state.pepper, &client_id, presented.secret.as_ref()).await {
         Ok(client) => Ok(client),
         Err(CoreError::InvalidClient { detail }) => {
             let mut event = AuditEvent::new(AuditKind::ClientAuthenticationFailed, state.now())

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod audit_queue;
+pub mod client_cache;
 pub mod config;
 mod cors;
 pub mod error;

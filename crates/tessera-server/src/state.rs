@@ -12,6 +12,7 @@ use tessera_core::random::SystemRandom;
 use tessera_jose::Algorithm;
 
 use crate::audit_queue::AuditQueue;
+use crate::client_cache::ClientCache;
 use crate::config::Config;
 use crate::password_pool::BlockingPasswordCheck;
 use crate::rate_limit::LoginLimits;
@@ -31,6 +32,10 @@ pub struct Shared {
     pub issuer: String,
     /// Storage.
     pub store: Arc<AppStore>,
+    /// Client records for client authentication, read through a short-lived cache: a client
+    /// removed by another process stops authenticating within
+    /// [`CLIENT_CACHE_TTL`](crate::client_cache::CLIENT_CACHE_TTL).
+    pub clients: ClientCache<AppStore>,
     /// Signing and verification keys.
     pub ring: KeyRingHandle,
     /// Signs access tokens with the active key.

@@ -70,7 +70,7 @@ pub async fn login(
 /// The client a first-party request acts for: the named public client, or the built-in one.
 async fn first_party_client(state: &AppState, client_id: Option<&str>) -> Result<Client, ApiError> {
     let id = ClientId::new(client_id.unwrap_or(FIRST_PARTY_CLIENT_ID));
-    match state.store.client(&id).await? {
+    match state.clients.client(&id).await? {
         Some(client) if !client.is_confidential() => Ok(client),
         Some(_) => Err(CoreError::InvalidClient { detail: "confidential clients use /oauth/token" }.into()),
         None => Err(CoreError::InvalidClient { detail: "unknown client_id" }.into()),
