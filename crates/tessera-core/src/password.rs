@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use argon2::{Argon2, Block, PasswordHasher};
 
 use crate::account::PasswordHash;
 use crate::error::CoreError;
@@ -48,17 +48,47 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 /// Always does one full Argon2id computation; `false` for any mismatch or malformed hash.
 pub fn verify_password(password: &str, hash: Option<&PasswordHash>) -> bool {
     let password = if password.len() > MAX_PASSWORD_LEN { "" } else { password };
-    let Some(hash) = hash else {
-        let _ = Argon2::default().verify_password(password.as_bytes(), DUMMY_HASH.as_str());
-        return false;
+    let phc = match hash {
+        Some(hash) => hash.expose(),
+        None => {
+            let _ = verify_phc(password.as_bytes(), DUMMY_HASH.as_str());
+            return false;
+        }
     };
-    Argon2::default().verify_password(password.as_bytes(), hash.expose()).is_ok()
+    verify_phc(password.as_bytes(), phc)
+}
+
+/// Argon2 work memory is allocated with at least this many 1 KiB blocks: 33 MiB, above
+/// glibc's largest mmap threshold (32 MiB). An allocation that size always gets its own
+/// mapping and goes back to the system when freed; the 19 MiB the parameters need would
+/// otherwise stay resident in the allocator's per-thread arenas after a burst of logins.
+/// Only the first `m_cost` blocks are used (and touched beyond the zeroing).
+const WORK_MEMORY_BLOCKS: usize = 33 * 1024;
+
+/// Verifies a PHC string by computing the hash with work memory of our own (see
+/// [`WORK_MEMORY_BLOCKS`]) and comparing in constant time.
+fn verify_phc(password: &[u8], phc: &str) -> bool {
+    let Ok(parsed) = argon2::PasswordHash::new(phc) else { return false };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
+    let Ok(algorithm) = argon2::Algorithm::try_from(parsed.algorithm.as_str()) else { return false };
+    let Ok(version) = argon2::Version::try_from(parsed.version.unwrap_or(0x13)) else { return false };
+    let Ok(params) = argon2::Params::try_from(&parsed) else { return false };
+    let mut memory = vec![Block::default(); WORK_MEMORY_BLOCKS.max(params.block_count())];
+    let mut computed = vec![0u8; expected.as_ref().len()];
+    let hashed = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password,
+        salt.as_ref(),
+        &mut computed,
+        &mut memory[..],
+    );
+    hashed.is_ok() && aws_lc_rs::constant_time::verify_slices_are_equal(&computed, expected.as_ref()).is_ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::random::TestRandom;
+    use argon2::PasswordVerifier;
 
     #[test]
     fn hashes_verify_and_never_contain_the_password() {
@@ -69,6 +99,29 @@ mod tests {
         assert!(!verify_password("correct horsE", Some(&hash)));
         assert!(!verify_password("correct horse", None));
         assert!(!verify_password("x", Some(&PasswordHash::new("not a phc string"))));
+    }
+
+    #[test]
+    fn own_memory_verification_agrees_with_the_reference_verifier() {
+        let random = TestRandom::new(2);
+        for password in ["correct horse", "another one!", "ünïcødé pässwörd"] {
+            let hash = hash_password(password, &random).unwrap();
+            for attempt in [password, "correct horsf", ""] {
+                let reference = Argon2::default().verify_password(attempt.as_bytes(), hash.expose()).is_ok();
+                assert_eq!(verify_password(attempt, Some(&hash)), reference, "{attempt:?}");
+            }
+        }
+        // A hash with other parameters still verifies: they come from the PHC string.
+        let light = Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(64, 1, 1, None).unwrap(),
+        )
+        .hash_password_with_salt(b"light password", b"0123456789abcdef")
+        .unwrap()
+        .to_string();
+        assert!(verify_password("light password", Some(&PasswordHash::new(light.clone()))));
+        assert!(!verify_password("light passworD", Some(&PasswordHash::new(light))));
     }
 
     #[test]
