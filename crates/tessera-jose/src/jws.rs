@@ -1,6 +1,7 @@
 //! JWS compact serialization (RFC 7515 §3.1, §5.2): split, decode, verify.
 
 use std::borrow::Cow;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
@@ -20,9 +21,9 @@ pub const DEFAULT_MAX_KEY_ATTEMPTS: usize = 3;
 
 /// Room on the stack for a decoded header; a longer one is decoded on the heap.
 const HEADER_STACK: usize = 512;
-/// Room on the stack for a decoded signature: up to RSA-4096 (512 bytes, whose encoding's
-/// conservative bound is 513); RSA-8192 signatures go on the heap.
-const SIGNATURE_STACK: usize = 516;
+/// Room on the stack for a decoded signature: up to RSA-4096 (512 bytes); RSA-8192
+/// signatures go on the heap.
+const SIGNATURE_STACK: usize = 512;
 /// Room on the stack for a decoded payload, as [`crate::Validator`] decodes it: an access
 /// token's claims are a few hundred bytes.
 pub(crate) const PAYLOAD_STACK: usize = 1024;
@@ -43,11 +44,19 @@ fn split(token: &str) -> Result<Segments<'_>, Error> {
     if token.starts_with('{') {
         return Err(Error::Malformed("JSON serialization is not accepted, only compact"));
     }
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(match token.split('.').count() {
-            5 => Error::Malformed("encrypted tokens (JWE) are not accepted"),
+    // memchr scans for the dots a word or a vector at a time; the third search proves there
+    // is no fourth part.
+    let bytes = token.as_bytes();
+    let dots = memchr::memchr(b'.', bytes).and_then(|first| {
+        let second = first + 1 + memchr::memchr(b'.', bytes.get(first + 1..)?)?;
+        memchr::memchr(b'.', bytes.get(second + 1..)?).is_none().then_some((first, second))
+    });
+    let parts = dots.and_then(|(first, second)| {
+        Some((token.get(..first)?, token.get(first + 1..second)?, token.get(second + 1..)?))
+    });
+    let Some((header, payload, signature)) = parts else {
+        return Err(match memchr::memchr_iter(b'.', bytes).count() {
+            4 => Error::Malformed("encrypted tokens (JWE) are not accepted"),
             _ => Error::Malformed("a compact JWS has exactly three dot-separated parts"),
         });
     };
@@ -160,7 +169,7 @@ impl JwsVerifier {
     /// Verifies a compact JWS: size, structure, canonical base64url, a strict header,
     /// the allowlist, then the signature with a key the set allows.
     pub fn verify(&self, token: &str) -> Result<VerifiedJws, Error> {
-        let (mut stack, mut heap) = ([0u8; 0], Vec::new());
+        let (mut stack, mut heap) = (base64url::stack::<0>(), Vec::new());
         let checked = self.check(token, &mut stack, &mut heap)?;
         let (header, key_id) = (checked.header.into_owned(), checked.key_id.map(str::to_owned));
         // The payload was decoded into `heap` (the stack has no room), so it is moved out.
@@ -172,7 +181,7 @@ impl JwsVerifier {
     pub(crate) fn check<'v, 'b>(
         &'v self,
         token: &str,
-        stack: &'b mut [u8],
+        stack: &'b mut [MaybeUninit<u8>],
         heap: &'b mut Vec<u8>,
     ) -> Result<Checked<'v, 'b>, Error> {
         if token.len() > self.max_token_size {
@@ -189,7 +198,7 @@ impl JwsVerifier {
         }
         let payload =
             base64url::decode_with(segments.payload, stack, heap).ok_or(Error::InvalidBase64(Part::Payload))?;
-        let (mut stack, mut heap) = ([0u8; SIGNATURE_STACK], Vec::new());
+        let (mut stack, mut heap) = (base64url::stack::<SIGNATURE_STACK>(), Vec::new());
         let signature = base64url::decode_with(segments.signature, &mut stack, &mut heap)
             .ok_or(Error::InvalidBase64(Part::Signature))?;
         let key = self.keys.verify(
@@ -209,7 +218,7 @@ impl JwsVerifier {
     fn check_header(&self, segment: &str) -> Result<Header, Error> {
         // Headers are short: decoded on the stack and scanned in place, only the checked
         // parameters are copied out.
-        let (mut stack, mut heap) = ([0u8; HEADER_STACK], Vec::new());
+        let (mut stack, mut heap) = (base64url::stack::<HEADER_STACK>(), Vec::new());
         let header_json =
             base64url::decode_with(segment, &mut stack, &mut heap).ok_or(Error::InvalidBase64(Part::Header))?;
         let (fields, _) = json::scan_object(header_json, Part::Header, self.max_depth, HeaderFields::default)?;

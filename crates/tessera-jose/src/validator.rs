@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::algorithm::Algorithm;
+use crate::base64url;
 use crate::claims::{self, ClaimFields};
 use crate::claims_pass;
 use crate::error::{Error, Part};
@@ -110,7 +111,7 @@ impl Validator {
     /// Validates `token` at `now` (seconds since the epoch) and returns its claims as `T`.
     pub fn validate<T: DeserializeOwned>(&self, token: &str, now: i64) -> Result<Validated<T>, Error> {
         // The payload is decoded on the stack when it fits: claims are copied into `T` anyway.
-        let (mut stack, mut heap) = ([0u8; PAYLOAD_STACK], Vec::new());
+        let (mut stack, mut heap) = (base64url::stack::<PAYLOAD_STACK>(), Vec::new());
         let verified = self.jws.check(token, &mut stack, &mut heap)?;
         self.check_typ(&verified.header)?;
         // Usually one pass: `T` is built while the strict rules are checked and the
