@@ -259,18 +259,6 @@ impl<'de> Capture<'de> for () {
     fn member(&mut self, _: &str, _: Shape<'de>) {}
 }
 
-/// Checks one value by the rules of [`scan_object`] with `depth` levels still allowed,
-/// keeping it in full if `keep`. A broken rule is only an error here, without saying which:
-/// the caller ([`crate::claims_pass`]) then leaves the decision to [`scan_object`].
-pub(crate) fn check_value<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-    depth: usize,
-    keep: bool,
-) -> Result<Shape<'de>, D::Error> {
-    let violation = Cell::new(None);
-    Scan::<()> { depth, keep, violation: &violation, capture: None }.deserialize(deserializer)
-}
-
 /// A member name, borrowed from the input when it has no escapes.
 pub(crate) struct NameSeed;
 

@@ -14,7 +14,7 @@ use crate::member_names::Names;
 
 /// Past this depth the fast path gives up, well inside `serde_json`'s recursion limit (128),
 /// which would otherwise turn a deep but allowed document into an error.
-const MAX_FAST_DEPTH: usize = 64;
+pub(crate) const MAX_FAST_DEPTH: usize = 64;
 
 /// Longest integer handled here: 18 digits never overflow `u64` nor, negated, `i64`.
 const MAX_DIGITS: usize = 18;
@@ -27,7 +27,7 @@ pub(crate) fn scan<'de, C: Capture<'de>>(bytes: &'de [u8], max_depth: usize, cap
     // Validating the whole input once makes every string in it valid UTF-8: strings are cut
     // at ASCII quotes, which never fall inside a multi-byte character.
     let text = std::str::from_utf8(bytes).ok()?;
-    let mut cursor = Cursor { text, bytes, pos: 0 };
+    let mut cursor = Cursor::new(text);
     cursor.skip_whitespace();
     if cursor.peek()? != b'{' {
         return None;
@@ -37,38 +37,51 @@ pub(crate) fn scan<'de, C: Capture<'de>>(bytes: &'de [u8], max_depth: usize, cap
     (cursor.pos == bytes.len()).then_some(text)
 }
 
-struct Cursor<'de> {
+/// A position in a document that is valid UTF-8 throughout; shared with
+/// [`crate::claims_pass`], which deserializes through it.
+#[derive(Clone, Copy)]
+pub(crate) struct Cursor<'de> {
     text: &'de str,
     bytes: &'de [u8],
-    pos: usize,
+    pub(crate) pos: usize,
 }
 
 impl<'de> Cursor<'de> {
-    fn peek(&self) -> Option<u8> {
+    /// A cursor at the start of `text`.
+    pub(crate) fn new(text: &'de str) -> Self {
+        Cursor { text, bytes: text.as_bytes(), pos: 0 }
+    }
+
+    /// Whether the whole document has been read.
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos == self.bytes.len()
+    }
+
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn next(&mut self) -> Option<u8> {
+    pub(crate) fn next(&mut self) -> Option<u8> {
         let byte = self.peek()?;
         self.pos += 1;
         Some(byte)
     }
 
-    fn eat(&mut self, expected: u8) -> bool {
+    pub(crate) fn eat(&mut self, expected: u8) -> bool {
         let found = self.peek() == Some(expected);
         self.pos += usize::from(found);
         found
     }
 
     /// The whitespace `serde_json` skips (RFC 8259 §2).
-    fn skip_whitespace(&mut self) {
+    pub(crate) fn skip_whitespace(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
             self.pos += 1;
         }
     }
 
     /// An object, at `{`: `depth` levels are still allowed, this one included.
-    fn object<C: Capture<'de>>(&mut self, depth: usize, mut capture: Option<&mut C>) -> Option<()> {
+    pub(crate) fn object<C: Capture<'de>>(&mut self, depth: usize, mut capture: Option<&mut C>) -> Option<()> {
         let inner = depth.checked_sub(1)?;
         self.pos += 1;
         self.skip_whitespace();
@@ -128,7 +141,7 @@ impl<'de> Cursor<'de> {
     }
 
     /// Any value; `keep` asks for its content, as in the `serde_json` scan.
-    fn value(&mut self, depth: usize, keep: bool) -> Option<Shape<'de>> {
+    pub(crate) fn value(&mut self, depth: usize, keep: bool) -> Option<Shape<'de>> {
         let kept = |shape| if keep { shape } else { Shape::Other };
         match self.peek()? {
             b'"' => self.string().map(|s| kept(Shape::Str(Cow::Borrowed(s)))),
@@ -142,14 +155,14 @@ impl<'de> Cursor<'de> {
         }
     }
 
-    fn literal(&mut self, word: &str) -> bool {
+    pub(crate) fn literal(&mut self, word: &str) -> bool {
         let found = self.bytes[self.pos..].starts_with(word.as_bytes());
         self.pos += if found { word.len() } else { 0 };
         found
     }
 
     /// A string without escapes or control characters, at `"`.
-    fn string(&mut self) -> Option<&'de str> {
+    pub(crate) fn string(&mut self) -> Option<&'de str> {
         if self.peek()? != b'"' {
             return None;
         }
@@ -164,7 +177,7 @@ impl<'de> Cursor<'de> {
 
     /// An integer of at most [`MAX_DIGITS`] digits, read as `serde_json` reads it: `UInt`
     /// when non-negative, `Int` when negative (`-0`, a float to `serde_json`, is left to it).
-    fn integer(&mut self) -> Option<Shape<'de>> {
+    pub(crate) fn integer(&mut self) -> Option<Shape<'de>> {
         let negative = self.eat(b'-');
         let start = self.pos;
         while let Some(b'0'..=b'9') = self.peek() {
@@ -199,13 +212,15 @@ fn special_byte(bytes: &[u8]) -> Option<usize> {
         let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
         let quote = word ^ (ONES * u64::from(b'"'));
         let backslash = word ^ (ONES * u64::from(b'\\'));
-        // A byte is flagged when it is zero (quote, backslash) or below 0x20 (control); no
-        // special byte is ever missed, and the exact one is found by the byte scan below.
-        let flagged = (quote.wrapping_sub(ONES) & !quote)
+        // A byte's high bit is flagged when it is zero (quote, backslash) or below 0x20
+        // (control). A borrow can only flag bytes above a true match, never below one, so
+        // the lowest flag is the first special byte.
+        let flagged = ((quote.wrapping_sub(ONES) & !quote)
             | (backslash.wrapping_sub(ONES) & !backslash)
-            | (word.wrapping_sub(ONES * 0x20) & !word);
-        if flagged & HIGH != 0 {
-            return chunk.iter().position(is_special).map(|i| offset + i);
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGH;
+        if flagged != 0 {
+            return Some(offset + (flagged.trailing_zeros() / 8) as usize);
         }
         offset += 8;
     }
