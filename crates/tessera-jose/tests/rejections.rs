@@ -478,7 +478,12 @@ fn structure_errors_are_named() {
     for (token, expected) in [
         ("", Error::Malformed("empty token")),
         ("a.b", Error::Malformed("a compact JWS has exactly three dot-separated parts")),
+        ("abc", Error::Malformed("a compact JWS has exactly three dot-separated parts")),
+        ("a.b.c.d", Error::Malformed("a compact JWS has exactly three dot-separated parts")),
         ("a.b.c.d.e", Error::Malformed("encrypted tokens (JWE) are not accepted")),
+        ("a.b.c.d.e.f", Error::Malformed("a compact JWS has exactly three dot-separated parts")),
+        ("..", Error::Malformed("the header is empty")),
+        (".b.c", Error::Malformed("the header is empty")),
         ("{\"payload\":\"\"}", Error::Malformed("JSON serialization is not accepted, only compact")),
     ] {
         assert_eq!(validate(Algorithm::ES256, token).unwrap_err(), expected, "{token:?}");
