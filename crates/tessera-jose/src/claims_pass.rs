@@ -76,15 +76,47 @@ fn need<T>(value: Option<T>) -> Result<T, GiveUp> {
     value.ok_or(GiveUp)
 }
 
-/// After a visitor has returned from a container: as `serde_json`, the container must end
-/// there (a visitor may stop without asking for the end, as a tuple's does; one that leaves
-/// elements or members unread fails).
-fn close(cursor: &mut Cursor<'_>, done: bool, end: u8) -> Result<(), GiveUp> {
-    if done {
-        return Ok(());
+/// How far the items of a container (members or elements) have been read.
+#[derive(Default)]
+struct Progress {
+    started: bool,
+    /// The closing bracket has been read.
+    done: bool,
+}
+
+impl Progress {
+    /// Moves to the next item: `true` at its first byte, `false` once `end` has been read.
+    fn next(&mut self, cursor: &mut Cursor<'_>, end: u8) -> Result<bool, GiveUp> {
+        if self.done {
+            return Ok(false);
+        }
+        cursor.skip_whitespace();
+        let more = if std::mem::replace(&mut self.started, true) {
+            match need(cursor.next())? {
+                b',' => {
+                    cursor.skip_whitespace();
+                    true
+                }
+                byte if byte == end => false,
+                _ => return Err(GiveUp),
+            }
+        } else {
+            !cursor.eat(end)
+        };
+        self.done = !more;
+        Ok(more)
     }
-    cursor.skip_whitespace();
-    if cursor.eat(end) { Ok(()) } else { Err(GiveUp) }
+
+    /// After the visitor has returned: as `serde_json`, the container must end there (a
+    /// visitor may stop without asking for the end, as a tuple's does; one that leaves items
+    /// unread fails).
+    fn finish(&self, cursor: &mut Cursor<'_>, end: u8) -> Result<(), GiveUp> {
+        if self.done {
+            return Ok(());
+        }
+        cursor.skip_whitespace();
+        if cursor.eat(end) { Ok(()) } else { Err(GiveUp) }
+    }
 }
 
 /// A deserializer of one value, at its first byte.
@@ -150,14 +182,13 @@ impl<'a, 'de, C: Capture<'de>> Value<'a, 'de, C> {
         let mut access = Members {
             cursor: self.cursor,
             depth,
-            first: true,
-            done: false,
+            progress: Progress::default(),
             names: Names::new(),
             name: "",
             capture: self.capture,
         };
         let value = visitor.visit_map(&mut access)?;
-        close(access.cursor, access.done, b'}')?;
+        access.progress.finish(access.cursor, b'}')?;
         Ok(value)
     }
 
@@ -168,9 +199,9 @@ impl<'a, 'de, C: Capture<'de>> Value<'a, 'de, C> {
         }
         let depth = need(self.depth.checked_sub(1))?;
         self.cursor.pos += 1;
-        let mut access = Elements { cursor: self.cursor, depth, first: true, done: false };
+        let mut access = Elements { cursor: self.cursor, depth, progress: Progress::default() };
         let value = visitor.visit_seq(&mut access)?;
-        close(access.cursor, access.done, b']')?;
+        access.progress.finish(access.cursor, b']')?;
         Ok(value)
     }
 }
@@ -311,9 +342,7 @@ struct Members<'a, 'de, C> {
     cursor: &'a mut Cursor<'de>,
     /// Nesting still allowed for the values.
     depth: usize,
-    first: bool,
-    /// The closing `}` has been read.
-    done: bool,
+    progress: Progress,
     names: Names<'de>,
     /// The name whose value comes next.
     name: &'de str,
@@ -325,24 +354,8 @@ impl<'de, C: Capture<'de>> MapAccess<'de> for &mut Members<'_, 'de, C> {
     type Error = GiveUp;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, GiveUp> {
-        if self.done {
+        if !self.progress.next(self.cursor, b'}')? {
             return Ok(None);
-        }
-        self.cursor.skip_whitespace();
-        if std::mem::take(&mut self.first) {
-            if self.cursor.eat(b'}') {
-                self.done = true;
-                return Ok(None);
-            }
-        } else {
-            match need(self.cursor.next())? {
-                b',' => self.cursor.skip_whitespace(),
-                b'}' => {
-                    self.done = true;
-                    return Ok(None);
-                }
-                _ => return Err(GiveUp),
-            }
         }
         let name = need(self.cursor.string())?;
         if !self.names.insert_new(Cow::Borrowed(name)) {
@@ -387,32 +400,15 @@ impl<'de, C: Capture<'de>> MapAccess<'de> for &mut Members<'_, 'de, C> {
 struct Elements<'a, 'de> {
     cursor: &'a mut Cursor<'de>,
     depth: usize,
-    first: bool,
-    done: bool,
+    progress: Progress,
 }
 
 impl<'de> SeqAccess<'de> for &mut Elements<'_, 'de> {
     type Error = GiveUp;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, GiveUp> {
-        if self.done {
+        if !self.progress.next(self.cursor, b']')? {
             return Ok(None);
-        }
-        self.cursor.skip_whitespace();
-        if std::mem::take(&mut self.first) {
-            if self.cursor.eat(b']') {
-                self.done = true;
-                return Ok(None);
-            }
-        } else {
-            match need(self.cursor.next())? {
-                b',' => self.cursor.skip_whitespace(),
-                b']' => {
-                    self.done = true;
-                    return Ok(None);
-                }
-                _ => return Err(GiveUp),
-            }
         }
         let value = Value::<()> { cursor: self.cursor, depth: self.depth, kept: None, capture: None };
         seed.deserialize(value).map(Some)
