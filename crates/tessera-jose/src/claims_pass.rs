@@ -139,7 +139,7 @@ impl<'a, 'de, C: Capture<'de>> Value<'a, 'de, C> {
     }
 
     /// The value must start with one of `first`; otherwise `serde_json` would fail.
-    fn expect(&self, first: &[u8]) -> Result<u8, GiveUp> {
+    fn first_byte(&self, first: &[u8]) -> Result<u8, GiveUp> {
         need(self.cursor.peek().filter(|byte| first.contains(byte)))
     }
 
@@ -220,7 +220,7 @@ macro_rules! give_up {
 macro_rules! numbers {
     ($($method:ident)*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GiveUp> {
-            self.expect(b"-0123456789")?;
+            self.first_byte(b"-0123456789")?;
             self.number(visitor)
         }
     )*};
@@ -230,7 +230,7 @@ macro_rules! numbers {
 macro_rules! strings {
     ($($method:ident)*) => {$(
         fn $method<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, GiveUp> {
-            self.expect(b"\"")?;
+            self.first_byte(b"\"")?;
             visitor.visit_borrowed_str(self.string()?)
         }
     )*};
@@ -259,7 +259,7 @@ impl<'de, C: Capture<'de>> Deserializer<'de> for Value<'_, 'de, C> {
         }
     }
     fn deserialize_bool<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, GiveUp> {
-        self.expect(b"tf")?;
+        self.first_byte(b"tf")?;
         match self.literal()? {
             Shape::Bool(value) => visitor.visit_bool(value),
             _ => Err(GiveUp),
@@ -273,7 +273,7 @@ impl<'de, C: Capture<'de>> Deserializer<'de> for Value<'_, 'de, C> {
         visitor.visit_some(self)
     }
     fn deserialize_unit<V: Visitor<'de>>(mut self, visitor: V) -> Result<V::Value, GiveUp> {
-        self.expect(b"n")?;
+        self.first_byte(b"n")?;
         self.literal()?;
         visitor.visit_unit()
     }
@@ -287,7 +287,7 @@ impl<'de, C: Capture<'de>> Deserializer<'de> for Value<'_, 'de, C> {
         visitor.visit_newtype_struct(self)
     }
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GiveUp> {
-        self.expect(b"[")?;
+        self.first_byte(b"[")?;
         self.seq(visitor)
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, GiveUp> {
@@ -302,7 +302,7 @@ impl<'de, C: Capture<'de>> Deserializer<'de> for Value<'_, 'de, C> {
         self.deserialize_seq(visitor)
     }
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, GiveUp> {
-        self.expect(b"{")?;
+        self.first_byte(b"{")?;
         self.map(visitor)
     }
     /// As `serde_json`: a struct from an object, or from an array of its fields in order.
@@ -312,7 +312,7 @@ impl<'de, C: Capture<'de>> Deserializer<'de> for Value<'_, 'de, C> {
         _: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, GiveUp> {
-        match self.expect(b"{[")? {
+        match self.first_byte(b"{[")? {
             b'{' => self.map(visitor),
             _ => self.seq(visitor),
         }
