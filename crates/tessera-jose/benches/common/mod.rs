@@ -87,21 +87,9 @@ fn raw_verifier(key: &SigningKey) -> RawVerifier {
     }
 }
 
+/// The same algorithm in `jsonwebtoken`, by its JOSE name (which both crates parse alike).
 fn other_alg(alg: Algorithm) -> other::Algorithm {
-    match alg {
-        Algorithm::EdDSA => other::Algorithm::EdDSA,
-        Algorithm::ES256 => other::Algorithm::ES256,
-        Algorithm::ES384 => other::Algorithm::ES384,
-        Algorithm::RS256 => other::Algorithm::RS256,
-        Algorithm::RS384 => other::Algorithm::RS384,
-        Algorithm::RS512 => other::Algorithm::RS512,
-        Algorithm::PS256 => other::Algorithm::PS256,
-        Algorithm::PS384 => other::Algorithm::PS384,
-        Algorithm::PS512 => other::Algorithm::PS512,
-        Algorithm::HS256 => other::Algorithm::HS256,
-        Algorithm::HS384 => other::Algorithm::HS384,
-        Algorithm::HS512 => other::Algorithm::HS512,
-    }
+    alg.name().parse().expect("jsonwebtoken knows every JOSE algorithm name")
 }
 
 /// `jsonwebtoken`'s key, built once from the same public key (or secret).
