@@ -2,10 +2,10 @@
 
 use std::net::SocketAddr;
 
-use tessera_core::account::{AccountStore, Email};
+use tessera_core::account::Email;
 use tessera_core::account_admin::add_account;
 use tessera_core::audit::MemoryAuditSink;
-use tessera_core::client::{ClientId, ClientStore, GrantType};
+use tessera_core::client::{ClientId, GrantType};
 use tessera_core::client_authentication::{NewClient, register_client};
 use tessera_server::state::AppState;
 

@@ -1,6 +1,6 @@
-//! The boundary where access tokens are signed. Core decides WHAT a token says (RFC 9068
-//! claims); an [`AccessTokenIssuer`] decides HOW it is signed, and will be implemented over
-//! `tessera-jose` with the active signing key. Keeping signing behind this trait keeps core
+//! The one place access tokens are made. Core decides WHAT a token says (RFC 9068 claims, built
+//! only here, for every grant); an [`AccessTokenIssuer`] decides HOW it is signed, implemented
+//! over `tessera-jose` with the active signing key. Keeping signing behind this trait keeps core
 //! free of key material and lets flow tests use a fake issuer.
 
 use serde::Serialize;
@@ -9,6 +9,7 @@ use crate::account::UserId;
 use crate::client::{Client, ClientId};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
+use crate::grant::AccessTokenRecord;
 use crate::random::Random;
 use crate::session::Session;
 
@@ -19,8 +20,11 @@ pub struct TokenPolicy {
     pub issuer: String,
     /// Access-token lifetime when the client sets none, seconds (SPEC §3: 900).
     pub access_ttl: i64,
-    /// Refresh-family lifetime when the client sets none, seconds (SPEC §3: 7 days).
+    /// Grant (refresh) lifetime when the client sets none, seconds (SPEC §3: 7 days).
     pub refresh_ttl: i64,
+    /// `tokens.refresh_reuse_interval`, seconds: how long a rotated refresh token may be
+    /// presented again as a benign retry (0: never; SPEC §3).
+    pub refresh_reuse_interval: i64,
 }
 
 impl TokenPolicy {
@@ -29,9 +33,16 @@ impl TokenPolicy {
         client.access_ttl.unwrap_or(self.access_ttl)
     }
 
-    /// The refresh-family lifetime for `client`.
+    /// The grant (refresh) lifetime for `client`.
     pub fn refresh_ttl_for(&self, client: &Client) -> i64 {
         client.refresh_ttl.unwrap_or(self.refresh_ttl)
+    }
+
+    /// The `aud` of `client`'s tokens: its registered audiences, or, for a client registered
+    /// without any, the issuer itself — the resource Tessera serves (userinfo, introspection).
+    /// RFC 9068 §2.2 requires an `aud`, so it is never empty.
+    pub fn audiences_for(&self, client: &Client) -> Vec<String> {
+        if client.audiences.is_empty() { vec![self.issuer.clone()] } else { client.audiences.clone() }
     }
 }
 
@@ -42,7 +53,7 @@ pub struct AccessTokenClaims {
     pub iss: String,
     /// `sub`: the user, or the client for `client_credentials` (RFC 9068 §2.2).
     pub sub: String,
-    /// `aud`
+    /// `aud`, never empty (RFC 9068 §2.2).
     pub aud: Vec<String>,
     /// `exp`
     pub exp: i64,
@@ -52,8 +63,9 @@ pub struct AccessTokenClaims {
     pub jti: String,
     /// `client_id`
     pub client_id: ClientId,
-    /// `scope`, space-separated (RFC 9068 §2.2.3).
-    pub scope: String,
+    /// `scope`, space-separated (RFC 9068 §2.2.3); omitted when nothing was granted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// `sid`, when a user session is behind the token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
@@ -109,17 +121,24 @@ impl AccessTokenClaims {
         Ok(AccessTokenClaims {
             iss: policy.issuer.clone(),
             sub: sub.to_owned(),
-            aud: client.audiences.clone(),
+            aud: policy.audiences_for(client),
             exp: now.plus(policy.access_ttl_for(client)).unix(),
             iat: now.unix(),
             jti: crate::random::random_id(random)?,
             client_id: client.client_id.clone(),
-            scope: scopes.join(" "),
+            scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
             sid: None,
             auth_time: None,
             acr: None,
             amr: None,
         })
+    }
+}
+
+impl AccessTokenClaims {
+    /// What a grant records of this token, to revoke it by `jti` with the grant.
+    pub fn record(&self) -> AccessTokenRecord {
+        AccessTokenRecord { jti: self.jti.clone(), expires_at: Timestamp::from_unix(self.exp) }
     }
 }
 

@@ -8,7 +8,7 @@ use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::password::hash_password;
 use crate::random::{Random, random_id};
-use crate::revocation::{RevocationStore, RevocationTarget};
+use crate::revocation::{RevocationStore, RevocationTarget, retain_until};
 use crate::session::SessionStore;
 
 /// Creates an account; the password, if any, is hashed with Argon2id here.
@@ -45,7 +45,9 @@ where
     let account = store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })?;
     store.set_account_disabled(&account.id, true, now).await?;
     store.revoke_user_sessions(&account.id, now).await?;
-    store.revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), now.plus(max_access_ttl), now).await?;
+    store
+        .revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), retain_until(now.plus(max_access_ttl)), now)
+        .await?;
     audit.record(AuditEvent::new(AuditKind::AccountDisabled, now).actor(account.id.as_str()).details(json!({})));
     Ok(account)
 }
@@ -67,6 +69,8 @@ where
     let account = store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })?;
     store.set_password_hash(&account.id, &hash_password(password, random)?, now).await?;
     store.revoke_user_sessions(&account.id, now).await?;
-    store.revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), now.plus(max_access_ttl), now).await?;
+    store
+        .revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), retain_until(now.plus(max_access_ttl)), now)
+        .await?;
     Ok(())
 }

@@ -4,8 +4,6 @@
 
 use std::error::Error as StdError;
 
-use crate::refresh::FamilyId;
-
 /// A boxed error from a storage adapter, kept for the logs.
 pub type StorageSource = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -33,12 +31,13 @@ pub enum CoreError {
         /// Private detail for the log.
         detail: &'static str,
     },
-    /// A refresh token was presented after it had been rotated. Its whole family is already
-    /// revoked when this error is returned (RFC 9700 §4.14.2).
-    #[error("refresh token reused; family {family_id} revoked")]
+    /// A refresh token was presented after it had been rotated. Its whole grant, with every
+    /// token the grant issued, is already revoked when this error is returned (RFC 9700 §4.14.2).
+    #[error("refresh token reused; grant {grant_id} revoked")]
     RefreshTokenReused {
-        /// The family that was revoked.
-        family_id: FamilyId,
+        /// The grant that was revoked (a plain string: the error type is the ground and
+        /// imports nothing above it).
+        grant_id: String,
     },
     /// The client may not use this grant type (RFC 6749 §5.2 `unauthorized_client`).
     #[error("client not allowed to use grant type {grant_type}")]

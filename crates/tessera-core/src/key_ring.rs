@@ -345,7 +345,7 @@ mod tests {
             iat: now.unix(),
             jti: "j1".into(),
             client_id: crate::client::ClientId::new("web"),
-            scope: "read".into(),
+            scope: Some("read".into()),
             sid: None,
             auth_time: None,
             acr: None,

@@ -1,6 +1,6 @@
 //! # tessera-core
 //!
-//! Tessera's domain: accounts, clients, sessions, refresh-token families, signing keys,
+//! Tessera's domain: accounts, clients, sessions, grants and their refresh tokens, signing keys,
 //! revocations and audit events, and the flows that act on them. No HTTP and no SQL: flows are
 //! plain functions over storage traits (the ports), which `tessera-store` implements and checks
 //! with one conformance suite.
@@ -19,19 +19,20 @@ pub mod client_authentication;
 pub mod client_secret;
 pub mod clock;
 pub mod error;
+pub mod flows;
+pub mod grant;
 mod identifier;
 pub mod key_ring;
-pub mod login;
 pub mod master_key;
+#[cfg(any(test, feature = "test-support"))]
 pub mod memory;
 pub mod password;
 pub mod random;
 pub mod refresh;
-pub mod refresh_token;
+pub mod retention;
 pub mod revocation;
 pub mod session;
 pub mod signing_key;
 pub mod store;
-pub mod token_status;
 
 pub use error::{CoreError, ErrorCode};

@@ -11,8 +11,10 @@ use crate::audit::{AuditEvent, AuditStore};
 use crate::client::{Client, ClientId, ClientStore};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::refresh::{FamilyId, RefreshFamily, RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome};
-use crate::revocation::{Revocation, RevocationQuery, RevocationStore, RevocationTarget};
+use crate::grant::{AccessTokenRecord, Grant, GrantId, GrantStore};
+use crate::refresh::{RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome, Rotation};
+use crate::retention::{AccessTtlRecord, RetentionStore};
+use crate::revocation::{Revocation, RevocationQuery, RevocationStore, RevocationTarget, retain_until};
 use crate::session::{Session, SessionId, SessionStore};
 use crate::signing_key::{ActivateOutcome, KeyState, Kid, SigningKey, SigningKeyStore};
 
@@ -21,19 +23,53 @@ struct State {
     accounts: Vec<Account>,
     clients: Vec<Client>,
     sessions: Vec<Session>,
-    families: Vec<RefreshFamily>,
+    grants: Vec<Grant>,
     tokens: Vec<RefreshTokenRecord>,
+    access_tokens: Vec<(GrantId, AccessTokenRecord)>,
+    access_ttl: Option<AccessTtlRecord>,
     keys: Vec<SigningKey>,
     revocations: Vec<Revocation>,
     audit: Vec<AuditEvent>,
 }
 
 impl State {
-    fn revoke_families(&mut self, matches: impl Fn(&RefreshFamily) -> bool, now: Timestamp) {
-        for family in self.families.iter_mut().filter(|f| matches(f)) {
-            family.revoked_at.get_or_insert(now);
+    fn revoke_grants(&mut self, matches: impl Fn(&Grant) -> bool, now: Timestamp) {
+        for grant in self.grants.iter_mut().filter(|g| matches(g)) {
+            grant.revoked_at.get_or_insert(now);
         }
     }
+
+    /// A grant's revocation reaching its access tokens, as `revoke_grant` promises.
+    fn revoke_grant_with_tokens(&mut self, id: &GrantId, now: Timestamp) -> bool {
+        let Some(grant) = self.grants.iter_mut().find(|g| &g.id == id) else { return false };
+        if grant.revoked_at.is_some() {
+            return true;
+        }
+        grant.revoked_at = Some(now);
+        let live: Vec<AccessTokenRecord> = self
+            .access_tokens
+            .iter()
+            .filter(|(grant_id, token)| grant_id == id && retain_until(token.expires_at) > now)
+            .map(|(_, token)| token.clone())
+            .collect();
+        for token in live {
+            self.push_revocation(RevocationTarget::Jti(token.jti), retain_until(token.expires_at), now);
+        }
+        true
+    }
+
+    fn push_revocation(&mut self, target: RevocationTarget, expires_at: Timestamp, now: Timestamp) -> Revocation {
+        let seq = self.revocations.last().map_or(1, |r| r.seq + 1);
+        let revocation = Revocation { seq, target, revoked_at: now, expires_at };
+        self.revocations.push(revocation.clone());
+        revocation
+    }
+}
+
+/// Whether presenting a token rotated at `used_at` again is a benign retry (see
+/// [`RefreshStore::rotate_refresh_token`]); never with an interval of 0.
+fn within_reuse_interval(grant: &Grant, used_at: Timestamp, interval: i64, now: Timestamp) -> bool {
+    interval > 0 && grant.revoked_at.is_none() && now.unix().saturating_sub(used_at.unix()) <= interval
 }
 
 /// The in-memory store.
@@ -121,10 +157,11 @@ impl ClientStore for MemoryStore {
         let mut state = self.state()?;
         let before = state.clients.len();
         state.clients.retain(|c| &c.client_id != client_id);
-        let removed: Vec<FamilyId> =
-            state.families.iter().filter(|f| &f.client_id == client_id).map(|f| f.id.clone()).collect();
-        state.families.retain(|f| &f.client_id != client_id);
-        state.tokens.retain(|t| !removed.contains(&t.family_id));
+        let removed: Vec<GrantId> =
+            state.grants.iter().filter(|g| &g.client_id == client_id).map(|g| g.id.clone()).collect();
+        state.grants.retain(|g| &g.client_id != client_id);
+        state.tokens.retain(|t| !removed.contains(&t.grant_id));
+        state.access_tokens.retain(|(grant_id, _)| !removed.contains(grant_id));
         for session in state.sessions.iter_mut().filter(|s| s.client_id.as_ref() == Some(client_id)) {
             session.client_id = None;
         }
@@ -163,7 +200,7 @@ impl SessionStore for MemoryStore {
             return Ok(false);
         };
         session.revoked_at.get_or_insert(now);
-        state.revoke_families(|f| &f.sid == sid, now);
+        state.revoke_grants(|g| &g.sid == sid, now);
         Ok(true)
     }
 
@@ -176,90 +213,111 @@ impl SessionStore for MemoryStore {
             }
             session.revoked_at.get_or_insert(now);
         }
-        state.revoke_families(|f| &f.user_id == user_id, now);
+        state.revoke_grants(|g| &g.user_id == user_id, now);
         Ok(count)
     }
 }
 
 #[async_trait]
-impl RefreshStore for MemoryStore {
-    async fn create_refresh_family(&self, family: &RefreshFamily, first: &RefreshTokenHash) -> Result<(), CoreError> {
+impl GrantStore for MemoryStore {
+    async fn create_grant(
+        &self,
+        grant: &Grant,
+        first_refresh: Option<&RefreshTokenHash>,
+        access_token: &AccessTokenRecord,
+    ) -> Result<(), CoreError> {
         let mut state = self.state()?;
-        if state.families.iter().any(|f| f.id == family.id) || state.tokens.iter().any(|t| &t.hash == first) {
-            return Err(CoreError::Conflict { what: "refresh family" });
+        if !state.sessions.iter().any(|s| s.sid == grant.sid) {
+            return Err(CoreError::NotFound { what: "session" });
         }
-        state.families.push(family.clone());
-        state.tokens.push(RefreshTokenRecord {
-            hash: *first,
-            family_id: family.id.clone(),
-            issued_at: family.created_at,
-            used_at: None,
-        });
+        let taken = first_refresh.is_some_and(|hash| state.tokens.iter().any(|t| &t.hash == hash));
+        if taken || state.grants.iter().any(|g| g.id == grant.id) {
+            return Err(CoreError::Conflict { what: "grant" });
+        }
+        state.grants.push(grant.clone());
+        if let Some(hash) = first_refresh {
+            state.tokens.push(RefreshTokenRecord {
+                hash: *hash,
+                grant_id: grant.id.clone(),
+                issued_at: grant.created_at,
+                used_at: None,
+            });
+        }
+        state.access_tokens.push((grant.id.clone(), access_token.clone()));
         Ok(())
     }
 
-    async fn rotate_refresh_token(
-        &self,
-        presented: &RefreshTokenHash,
-        replacement: &RefreshTokenHash,
-        client_id: &ClientId,
-        now: Timestamp,
-    ) -> Result<RotateOutcome, CoreError> {
+    async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, CoreError> {
+        Ok(self.state()?.grants.iter().find(|g| &g.id == id).cloned())
+    }
+
+    async fn revoke_grant(&self, id: &GrantId, now: Timestamp) -> Result<bool, CoreError> {
+        Ok(self.state()?.revoke_grant_with_tokens(id, now))
+    }
+
+    async fn purge_expired_grants(&self, now: Timestamp) -> Result<u64, CoreError> {
         let mut state = self.state()?;
-        let Some(token) = state.tokens.iter().find(|t| &t.hash == presented).cloned() else {
+        let expired: Vec<GrantId> = state.grants.iter().filter(|g| g.expires_at <= now).map(|g| g.id.clone()).collect();
+        state.grants.retain(|g| !expired.contains(&g.id));
+        state.tokens.retain(|t| !expired.contains(&t.grant_id));
+        state
+            .access_tokens
+            .retain(|(grant_id, token)| !expired.contains(grant_id) && retain_until(token.expires_at) > now);
+        Ok(expired.len() as u64)
+    }
+}
+
+#[async_trait]
+impl RefreshStore for MemoryStore {
+    async fn rotate_refresh_token(&self, rotation: Rotation<'_>, now: Timestamp) -> Result<RotateOutcome, CoreError> {
+        let mut state = self.state()?;
+        let Some(token) = state.tokens.iter().find(|t| &t.hash == rotation.presented).cloned() else {
             return Ok(RotateOutcome::Unknown);
         };
-        let Some(family) = state.families.iter().find(|f| f.id == token.family_id).cloned() else {
+        let Some(grant) = state.grants.iter().find(|g| g.id == token.grant_id).cloned() else {
             return Ok(RotateOutcome::Unknown);
         };
-        if &family.client_id != client_id {
+        if &grant.client_id != rotation.client_id {
             return Ok(RotateOutcome::ClientMismatch);
         }
-        if token.used_at.is_some() {
-            state.revoke_families(|f| f.id == family.id, now);
-            return Ok(RotateOutcome::Reused { family_id: family.id });
+        let retry = match token.used_at {
+            Some(used_at) if within_reuse_interval(&grant, used_at, rotation.reuse_interval, now) => true,
+            Some(_) => {
+                state.revoke_grant_with_tokens(&grant.id, now);
+                return Ok(RotateOutcome::Reused { grant_id: grant.id });
+            }
+            None => false,
+        };
+        if grant.revoked_at.is_some() {
+            return Ok(RotateOutcome::Revoked { grant_id: grant.id });
         }
-        if family.revoked_at.is_some() {
-            return Ok(RotateOutcome::Revoked { family_id: family.id });
-        }
-        if now >= family.expires_at {
+        if now >= grant.expires_at {
             return Ok(RotateOutcome::Expired);
         }
-        if state.tokens.iter().any(|t| &t.hash == replacement) {
+        if state.tokens.iter().any(|t| &t.hash == rotation.replacement) {
             return Err(CoreError::Conflict { what: "refresh token" });
         }
-        for stored in state.tokens.iter_mut().filter(|t| &t.hash == presented) {
-            stored.used_at = Some(now);
+        if !retry {
+            for stored in state.tokens.iter_mut().filter(|t| &t.hash == rotation.presented) {
+                stored.used_at = Some(now);
+            }
         }
         state.tokens.push(RefreshTokenRecord {
-            hash: *replacement,
-            family_id: family.id.clone(),
+            hash: *rotation.replacement,
+            grant_id: grant.id.clone(),
             issued_at: now,
             used_at: None,
         });
-        Ok(RotateOutcome::Rotated { family })
+        state.access_tokens.push((grant.id.clone(), rotation.access_token.clone()));
+        Ok(if retry { RotateOutcome::Retried { grant } } else { RotateOutcome::Rotated { grant } })
     }
 
-    async fn refresh_token(
-        &self,
-        hash: &RefreshTokenHash,
-    ) -> Result<Option<(RefreshFamily, RefreshTokenRecord)>, CoreError> {
+    async fn refresh_token(&self, hash: &RefreshTokenHash) -> Result<Option<(Grant, RefreshTokenRecord)>, CoreError> {
         let state = self.state()?;
         let Some(token) = state.tokens.iter().find(|t| &t.hash == hash) else {
             return Ok(None);
         };
-        Ok(state.families.iter().find(|f| f.id == token.family_id).map(|family| (family.clone(), token.clone())))
-    }
-
-    async fn refresh_family(&self, id: &FamilyId) -> Result<Option<RefreshFamily>, CoreError> {
-        Ok(self.state()?.families.iter().find(|f| &f.id == id).cloned())
-    }
-
-    async fn revoke_refresh_family(&self, id: &FamilyId, now: Timestamp) -> Result<bool, CoreError> {
-        let mut state = self.state()?;
-        let found = state.families.iter().any(|f| &f.id == id);
-        state.revoke_families(|f| &f.id == id, now);
-        Ok(found)
+        Ok(state.grants.iter().find(|g| g.id == token.grant_id).map(|grant| (grant.clone(), token.clone())))
     }
 
     async fn revoke_refresh_token(
@@ -267,26 +325,30 @@ impl RefreshStore for MemoryStore {
         hash: &RefreshTokenHash,
         client_id: &ClientId,
         now: Timestamp,
-    ) -> Result<Option<FamilyId>, CoreError> {
+    ) -> Result<Option<GrantId>, CoreError> {
         let mut state = self.state()?;
-        let Some(family_id) = state.tokens.iter().find(|t| &t.hash == hash).map(|t| t.family_id.clone()) else {
+        let Some(grant_id) = state.tokens.iter().find(|t| &t.hash == hash).map(|t| t.grant_id.clone()) else {
             return Ok(None);
         };
-        let bound = state.families.iter().any(|f| f.id == family_id && &f.client_id == client_id);
-        if !bound {
+        if !state.grants.iter().any(|g| g.id == grant_id && &g.client_id == client_id) {
             return Ok(None);
         }
-        state.revoke_families(|f| f.id == family_id, now);
-        Ok(Some(family_id))
+        state.revoke_grant_with_tokens(&grant_id, now);
+        Ok(Some(grant_id))
+    }
+}
+
+#[async_trait]
+impl RetentionStore for MemoryStore {
+    async fn access_ttl_record(&self) -> Result<Option<AccessTtlRecord>, CoreError> {
+        Ok(self.state()?.access_ttl)
     }
 
-    async fn purge_expired_refresh_families(&self, now: Timestamp) -> Result<u64, CoreError> {
+    async fn record_access_ttl(&self, ttl: i64, now: Timestamp) -> Result<AccessTtlRecord, CoreError> {
         let mut state = self.state()?;
-        let expired: Vec<FamilyId> =
-            state.families.iter().filter(|f| f.expires_at <= now).map(|f| f.id.clone()).collect();
-        state.families.retain(|f| !expired.contains(&f.id));
-        state.tokens.retain(|t| !expired.contains(&t.family_id));
-        Ok(expired.len() as u64)
+        let record = AccessTtlRecord::changed_to(state.access_ttl, ttl, now);
+        state.access_ttl = Some(record);
+        Ok(record)
     }
 }
 
@@ -356,11 +418,7 @@ impl RevocationStore for MemoryStore {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<Revocation, CoreError> {
-        let mut state = self.state()?;
-        let seq = state.revocations.last().map_or(1, |r| r.seq + 1);
-        let revocation = Revocation { seq, target: target.clone(), revoked_at: now, expires_at };
-        state.revocations.push(revocation.clone());
-        Ok(revocation)
+        Ok(self.state()?.push_revocation(target.clone(), expires_at, now))
     }
 
     async fn find_revocation(&self, query: RevocationQuery<'_>) -> Result<Option<Revocation>, CoreError> {

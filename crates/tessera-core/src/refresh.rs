@@ -1,7 +1,7 @@
-//! Refresh tokens and their families (RFC 6749 §6, RFC 9700 §4.14). A family is everything
-//! one login produced: the first refresh token and each one rotated out of it. Tokens are
-//! opaque random strings; only their SHA-256 hash is stored, so a database leak yields nothing
-//! usable. Each token is bound through its family to one client, user and session.
+//! Refresh tokens (RFC 6749 §6, RFC 9700 §4.14): the rotation chain of a grant — its first
+//! refresh token and each one rotated out of it. Tokens are opaque random strings; only their
+//! SHA-256 hash is stored, so a database leak yields nothing usable. Each token is bound through
+//! its grant to one client, user and session.
 
 use std::fmt;
 
@@ -10,18 +10,11 @@ use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::account::UserId;
 use crate::client::ClientId;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::identifier::string_identifier;
+use crate::grant::{AccessTokenRecord, Grant, GrantId};
 use crate::random::{Random, random_bytes};
-use crate::session::SessionId;
-
-string_identifier!(
-    /// Identifies a refresh-token family.
-    FamilyId
-);
 
 /// The longest refresh token accepted from a client; a real one has 43 characters. Bounds the
 /// work done on hostile input before the lookup fails.
@@ -92,121 +85,100 @@ impl fmt::Debug for RefreshTokenHash {
     }
 }
 
-/// A refresh-token family: one login's chain of rotated refresh tokens.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RefreshFamily {
-    /// The family's id.
-    pub id: FamilyId,
-    /// The client every token of the family is bound to.
-    pub client_id: ClientId,
-    /// The user.
-    pub user_id: UserId,
-    /// The session the family belongs to; ending it revokes the family.
-    pub sid: SessionId,
-    /// Scopes granted at login; a refresh may narrow but never widen them (RFC 6749 §6).
-    pub scopes: Vec<String>,
-    /// When the family was started.
-    pub created_at: Timestamp,
-    /// Absolute end of the family: rotation never extends it.
-    pub expires_at: Timestamp,
-    /// When the family was revoked (logout, reuse, revocation request).
-    pub revoked_at: Option<Timestamp>,
-}
-
-impl RefreshFamily {
-    /// Whether tokens of the family may still be rotated at `now`.
-    pub fn is_active(&self, now: Timestamp) -> bool {
-        self.revoked_at.is_none() && now < self.expires_at
-    }
-}
-
-/// One refresh token of a family, as stored.
+/// One refresh token of a grant, as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefreshTokenRecord {
     /// SHA-256 of the token.
     pub hash: RefreshTokenHash,
-    /// The family it belongs to.
-    pub family_id: FamilyId,
+    /// The grant it belongs to.
+    pub grant_id: GrantId,
     /// When it was issued.
     pub issued_at: Timestamp,
     /// When it was rotated; a token with `used_at` set that is presented again is a reuse.
     pub used_at: Option<Timestamp>,
 }
 
+/// One rotation, as [`RefreshStore::rotate_refresh_token`] performs it.
+#[derive(Clone, Copy, Debug)]
+pub struct Rotation<'a> {
+    /// The hash of the presented token.
+    pub presented: &'a RefreshTokenHash,
+    /// The hash of its replacement.
+    pub replacement: &'a RefreshTokenHash,
+    /// The authenticated client; the token must be bound to it.
+    pub client_id: &'a ClientId,
+    /// The access token issued with the replacement, recorded under the grant.
+    pub access_token: &'a AccessTokenRecord,
+    /// `tokens.refresh_reuse_interval`, seconds: a token rotated at most this long ago may be
+    /// presented again and rotates again (a benign retry) instead of revoking the grant. 0 is
+    /// strict.
+    pub reuse_interval: i64,
+}
+
 /// What [`RefreshStore::rotate_refresh_token`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateOutcome {
-    /// The presented token is now used and the replacement is live in the same family.
+    /// The presented token is now used and the replacement is live in the same grant.
     Rotated {
-        /// The family, as it is after the rotation.
-        family: RefreshFamily,
+        /// The grant.
+        grant: Grant,
     },
-    /// The presented token had already been rotated. The store has ALREADY revoked the whole
-    /// family, in the same transaction that found the reuse.
+    /// The presented token had been rotated within the reuse interval: the replacement is live
+    /// in the same grant too, beside the earlier one, and nothing was revoked.
+    Retried {
+        /// The grant.
+        grant: Grant,
+    },
+    /// The presented token had already been rotated (outside any reuse interval). The store has
+    /// ALREADY revoked the grant and every access token it issued, in the same transaction.
     Reused {
-        /// The family that was revoked.
-        family_id: FamilyId,
+        /// The grant that was revoked.
+        grant_id: GrantId,
     },
     /// No token has this hash.
     Unknown,
     /// The token exists but is bound to another client; nothing was changed.
     ClientMismatch,
-    /// The family was revoked before (logout, revocation, an earlier reuse); nothing changed.
+    /// The grant was revoked before (logout, revocation, an earlier reuse); nothing changed.
     Revoked {
-        /// The revoked family.
-        family_id: FamilyId,
+        /// The revoked grant.
+        grant_id: GrantId,
     },
-    /// The family's absolute lifetime is over; nothing changed.
+    /// The grant's absolute lifetime is over; nothing changed.
     Expired,
 }
 
-/// Storage of refresh families and tokens.
+/// Storage of refresh tokens, the rotation chain of a grant.
 #[async_trait]
 pub trait RefreshStore: Send + Sync {
-    /// Starts a family with its first token, both or neither.
-    async fn create_refresh_family(&self, family: &RefreshFamily, first: &RefreshTokenHash) -> Result<(), CoreError>;
-
     /// Rotates a refresh token: ONE atomic step that decides and writes, never a read followed
     /// by a separate write. In order: unknown hash → `Unknown`; bound to a client other than
-    /// `client_id` → `ClientMismatch` (no change); already used → `Reused`, after revoking the
-    /// family (the revocation commits before this returns); family revoked → `Revoked`;
-    /// `now >= expires_at` → `Expired`; otherwise the presented token is marked used at `now`
-    /// and `replacement` is inserted into the family → `Rotated`.
+    /// `client_id` → `ClientMismatch` (no change); already used at `used_at`: if the grant is
+    /// not revoked and `now - used_at <= reuse_interval`, a benign retry (go on below, leaving
+    /// the presented token as it is), else the grant is revoked with its access tokens (as
+    /// [`GrantStore::revoke_grant`](crate::grant::GrantStore::revoke_grant), committed before
+    /// this returns) → `Reused`; grant revoked → `Revoked`; `now >= expires_at` → `Expired`;
+    /// otherwise the presented token is marked used at `now` (unless a retry), and the
+    /// replacement and the access record are inserted into the grant → `Rotated` (`Retried`).
     ///
-    /// Of any number of concurrent calls with one presented token, exactly one returns
-    /// `Rotated`; the others see it used and return `Reused`.
-    async fn rotate_refresh_token(
-        &self,
-        presented: &RefreshTokenHash,
-        replacement: &RefreshTokenHash,
-        client_id: &ClientId,
-        now: Timestamp,
-    ) -> Result<RotateOutcome, CoreError>;
+    /// Of any number of concurrent calls with one presented token and a reuse interval of 0,
+    /// exactly one returns `Rotated`; the others see it used and return `Reused`.
+    async fn rotate_refresh_token(&self, rotation: Rotation<'_>, now: Timestamp) -> Result<RotateOutcome, CoreError>;
 
-    /// The token with this hash and its family, for introspection. Reads only.
-    async fn refresh_token(
-        &self,
-        hash: &RefreshTokenHash,
-    ) -> Result<Option<(RefreshFamily, RefreshTokenRecord)>, CoreError>;
+    /// The token with this hash and its grant. Reads only: a flow checks with it what can fail
+    /// before the rotation commits, but the decision is the rotation's.
+    async fn refresh_token(&self, hash: &RefreshTokenHash) -> Result<Option<(Grant, RefreshTokenRecord)>, CoreError>;
 
-    /// The family with this id.
-    async fn refresh_family(&self, id: &FamilyId) -> Result<Option<RefreshFamily>, CoreError>;
-
-    /// Revokes a family; idempotent, keeping the first revocation time. `false` if unknown.
-    async fn revoke_refresh_family(&self, id: &FamilyId, now: Timestamp) -> Result<bool, CoreError>;
-
-    /// RFC 7009 §2.1: revokes the family of the presented token, in one conditional statement,
-    /// only if the token is bound to `client_id`. `None` if the token is unknown or belongs to
-    /// another client (the caller answers 200 either way, RFC 7009 §2.2).
+    /// RFC 7009 §2.1: revokes the grant of the presented token with everything it issued (as
+    /// [`GrantStore::revoke_grant`](crate::grant::GrantStore::revoke_grant), in one
+    /// transaction), only if the token is bound to `client_id`. `None` if the token is unknown
+    /// or belongs to another client (the caller answers 200 either way, RFC 7009 §2.2).
     async fn revoke_refresh_token(
         &self,
         hash: &RefreshTokenHash,
         client_id: &ClientId,
         now: Timestamp,
-    ) -> Result<Option<FamilyId>, CoreError>;
-
-    /// Deletes families (and their tokens) whose lifetime ended before `now`; returns how many.
-    async fn purge_expired_refresh_families(&self, now: Timestamp) -> Result<u64, CoreError>;
+    ) -> Result<Option<GrantId>, CoreError>;
 }
 
 #[cfg(test)]

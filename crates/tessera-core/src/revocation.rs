@@ -11,6 +11,18 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 
+/// The largest clock leeway any verifier of Tessera's tokens may allow past `exp` (jose's
+/// default is 60 s; `tessera-verify` refuses more than this). A revocation is kept this long after
+/// the last moment its token can expire, so that no verifier anywhere sees the token come back
+/// to life when the entry is purged.
+pub const RETENTION_LEEWAY: i64 = 300;
+
+/// Until when a revocation of a token that expires at `exp` must be kept: `exp` plus
+/// [`RETENTION_LEEWAY`].
+pub fn retain_until(exp: Timestamp) -> Timestamp {
+    exp.plus(RETENTION_LEEWAY)
+}
+
 /// What a revocation names.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", content = "value", rename_all = "lowercase")]
@@ -56,8 +68,9 @@ pub struct Revocation {
     pub target: RevocationTarget,
     /// When it was revoked.
     pub revoked_at: Timestamp,
-    /// Until when the entry matters: a `jti` entry until the token's `exp`; a `sid`/`sub` entry
-    /// until the longest access-token lifetime has passed.
+    /// Until when the entry is kept: [`retain_until`] the token's `exp` for a `jti` entry; for a
+    /// `sid`/`sub` entry, until the longest access-token lifetime has passed, plus the same
+    /// leeway.
     pub expires_at: Timestamp,
 }
 

@@ -3,14 +3,26 @@
 use crate::account::AccountStore;
 use crate::audit::AuditStore;
 use crate::client::ClientStore;
+use crate::grant::GrantStore;
 use crate::refresh::RefreshStore;
+use crate::retention::RetentionStore;
 use crate::revocation::RevocationStore;
 use crate::session::SessionStore;
 use crate::signing_key::SigningKeyStore;
 
 /// A complete storage backend. Implemented automatically for any type with every port.
 pub trait Store:
-    AccountStore + ClientStore + SessionStore + RefreshStore + SigningKeyStore + RevocationStore + AuditStore + Send + Sync
+    AccountStore
+    + ClientStore
+    + SessionStore
+    + GrantStore
+    + RefreshStore
+    + SigningKeyStore
+    + RevocationStore
+    + RetentionStore
+    + AuditStore
+    + Send
+    + Sync
 {
 }
 
@@ -18,9 +30,11 @@ impl<T> Store for T where
     T: AccountStore
         + ClientStore
         + SessionStore
+        + GrantStore
         + RefreshStore
         + SigningKeyStore
         + RevocationStore
+        + RetentionStore
         + AuditStore
         + Send
         + Sync

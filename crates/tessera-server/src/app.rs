@@ -18,9 +18,7 @@ use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::key_ring::{KeyRing, KeyRingHandle, KeyRingIssuer, activate_due_keys, rotate_due_keys};
 use tessera_core::master_key::MasterKey;
 use tessera_core::random::SystemRandom;
-use tessera_core::refresh::RefreshStore;
-use tessera_core::revocation::RevocationStore;
-use tessera_core::signing_key::SigningKeyStore;
+use tessera_core::revocation::RETENTION_LEEWAY;
 use tessera_jose::Algorithm;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -33,7 +31,7 @@ use crate::rate_limit::{LoginLimits, WindowCounter};
 use crate::routes::{auth, oauth, ops, well_known};
 use crate::startup::{StartError, bootstrap, load_master_key, max_access_ttl};
 use crate::state::{AppState, Shared};
-use crate::storage::open_store;
+use crate::storage::open_app_store;
 
 /// How often keys are rotated/activated/reloaded and the clients' lifetimes re-read.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
@@ -65,13 +63,23 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Opens storage, loads or creates the master key and signing keys, and binds the socket.
+/// Opens storage, loads or creates the master key and signing keys, and binds the socket, on
+/// the system clock.
 pub async fn prepare(config: Config, master_key_env: Option<&str>) -> Result<Prepared, StartError> {
+    prepare_with_clock(config, master_key_env, Arc::new(SystemClock)).await
+}
+
+/// [`prepare`] on the given clock, which every request and background task then reads: tests
+/// drive expiry with a [`TestClock`](tessera_core::clock::TestClock) instead of sleeping.
+pub async fn prepare_with_clock(
+    config: Config,
+    master_key_env: Option<&str>,
+    clock: Arc<dyn Clock>,
+) -> Result<Prepared, StartError> {
     let started = Instant::now();
     let random = SystemRandom::new();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
-    let store = Arc::new(open_store(&config).await?);
+    let store = open_app_store(&config).await?;
     let master = Arc::new(load_master_key(&config, master_key_env, &random)?);
     bootstrap(&*store, &master, &random, &config, now).await?;
 
@@ -87,7 +95,11 @@ pub async fn prepare(config: Config, master_key_env: Option<&str>) -> Result<Pre
         issuer: issuer.clone(),
         access_ttl: seconds(config.tokens.access_ttl),
         refresh_ttl: seconds(config.tokens.refresh_ttl).max(1),
+        refresh_reuse_interval: seconds(config.tokens.refresh_reuse_interval),
     };
+    // The lifetime this server issues with goes into the database, where every process reads
+    // how long revocations and keys must be kept (retention.rs).
+    store.record_access_ttl(policy.access_ttl, now).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| StartError::io(format!("cannot listen on {}", config.listen), e))?;
@@ -110,7 +122,7 @@ pub async fn prepare(config: Config, master_key_env: Option<&str>) -> Result<Pre
         passwords: BlockingPasswordCheck::new(cores),
         limits,
         metrics: metrics_handle(),
-        max_access_ttl: AtomicI64::new(max_access_ttl(&*store, &config).await?),
+        max_access_ttl: AtomicI64::new(max_access_ttl(&*store, &config, now).await?),
         policy,
         clients: ClientCache::new(Arc::clone(&store)),
         store,
@@ -214,7 +226,7 @@ pub async fn maintain_once(state: &AppState, master: &MasterKey, purge: bool) ->
     let now = state.now();
     let config = &state.config;
     let store = &*state.store;
-    let max_ttl = max_access_ttl(store, config).await?;
+    let max_ttl = max_access_ttl(store, config, now).await?;
     state.max_access_ttl.store(max_ttl, Ordering::Relaxed);
     let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     rotate_due_keys(
@@ -227,11 +239,12 @@ pub async fn maintain_once(state: &AppState, master: &MasterKey, purge: bool) ->
         now,
     )
     .await?;
-    // Retired keys stay published until every token they signed has expired, plus leeway.
-    activate_due_keys(store, &state.audit, max_ttl + 60, now).await?;
+    // Retired keys stay published until every token they signed has expired, plus the leeway
+    // any verifier may allow.
+    activate_due_keys(store, &state.audit, max_ttl + RETENTION_LEEWAY, now).await?;
     state.ring.replace(KeyRing::load(store, master, &state.issuer, state.access_alg, now).await?);
     if purge {
-        store.purge_expired_refresh_families(now).await?;
+        store.purge_expired_grants(now).await?;
         store.purge_expired_revocations(now).await?;
         store.purge_retired_signing_keys(now).await?;
     }

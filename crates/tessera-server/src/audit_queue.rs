@@ -22,7 +22,7 @@ pub struct AuditQueue {
 
 impl AuditQueue {
     /// Starts the writer task over `store`.
-    pub fn start<S: AuditStore + 'static>(store: Arc<S>) -> (AuditQueue, AuditWriter) {
+    pub fn start<S: AuditStore + ?Sized + 'static>(store: Arc<S>) -> (AuditQueue, AuditWriter) {
         let (sender, mut receiver) = mpsc::channel::<AuditEvent>(CAPACITY);
         let (stop, mut stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {

@@ -34,13 +34,13 @@ struct Entry {
 }
 
 /// The store's clients, each kept for [`CLIENT_CACHE_TTL`] after it was read.
-pub struct ClientCache<S> {
+pub struct ClientCache<S: ?Sized> {
     store: Arc<S>,
     ttl: Duration,
     entries: Mutex<HashMap<ClientId, Entry>>,
 }
 
-impl<S: ClientStore> ClientCache<S> {
+impl<S: ClientStore + ?Sized> ClientCache<S> {
     /// A cache over `store` with the standard [`CLIENT_CACHE_TTL`].
     pub fn new(store: Arc<S>) -> ClientCache<S> {
         ClientCache::with_ttl(store, CLIENT_CACHE_TTL)
@@ -86,7 +86,7 @@ impl<S: ClientStore> ClientCache<S> {
 }
 
 #[async_trait]
-impl<S: ClientStore> ClientStore for ClientCache<S> {
+impl<S: ClientStore + ?Sized> ClientStore for ClientCache<S> {
     async fn create_client(&self, client: &Client) -> Result<(), CoreError> {
         self.store.create_client(client).await?;
         self.entries().remove(&client.client_id);

@@ -109,6 +109,12 @@ pub struct TokensConfig {
     /// extend it, so a stolen token chain dies with its family.
     #[serde(deserialize_with = "duration")]
     pub refresh_ttl: Duration,
+    /// How long a rotated refresh token may be presented again and rotate again instead of
+    /// revoking its grant (default 0: strict). A benign retry racing a rotation (a mobile app
+    /// losing a response) then keeps its session; the price is that a stolen token also works
+    /// within it. See docs/SECURITY.md.
+    #[serde(deserialize_with = "duration")]
+    pub refresh_reuse_interval: Duration,
     /// Algorithm of access tokens (default ES256).
     pub signing_alg: String,
     /// Algorithm of ID tokens (default RS256, as OpenID Connect requires).
@@ -120,6 +126,7 @@ impl Default for TokensConfig {
         TokensConfig {
             access_ttl: Duration::from_secs(900),
             refresh_ttl: Duration::from_secs(7 * 86_400),
+            refresh_reuse_interval: Duration::ZERO,
             signing_alg: "ES256".into(),
             id_token_alg: "RS256".into(),
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tessera_core::account::PasswordHash;
-use tessera_core::login::PasswordCheck;
+use tessera_core::flows::login::PasswordCheck;
 use tokio::sync::Semaphore;
 
 /// Bounded, off-runtime password verification.

@@ -5,13 +5,13 @@ use std::io::Write;
 use std::path::Path;
 
 use tessera_core::CoreError;
-use tessera_core::client::ClientStore;
 use tessera_core::client::{ClientId, GrantType};
 use tessera_core::client_authentication::{NewClient, register_client};
 use tessera_core::clock::Timestamp;
 use tessera_core::key_ring::ensure_signing_keys;
 use tessera_core::master_key::MasterKey;
 use tessera_core::random::Random;
+use tessera_core::retention::longest_access_ttl;
 use tessera_core::store::Store;
 use tessera_jose::Algorithm;
 
@@ -107,12 +107,14 @@ fn write_secret_file(path: &Path, contents: &str) -> Result<bool, StartError> {
     linked
 }
 
-/// The longest lifetime of an access token that may be in circulation: the server default or
-/// any client's own. `sid`/`sub` revocations and retired keys are kept this long.
-pub async fn max_access_ttl<S: ClientStore + ?Sized>(store: &S, config: &Config) -> Result<i64, StartError> {
-    let default = i64::try_from(config.tokens.access_ttl.as_secs()).unwrap_or(i64::MAX);
-    let clients = store.list_clients().await?;
-    Ok(clients.iter().filter_map(|client| client.access_ttl).fold(default, i64::max))
+/// The longest lifetime of an access token that may be in circulation, from the database
+/// ([`longest_access_ttl`]): the lifetime the server recorded at its last start (this
+/// configuration's only if no server has started yet) or any client's own. `sid`/`sub`
+/// revocations and retired keys are kept this long, so an admin command run with another
+/// configuration keeps them exactly as long as the server does.
+pub async fn max_access_ttl<S: Store + ?Sized>(store: &S, config: &Config, now: Timestamp) -> Result<i64, StartError> {
+    let fallback = i64::try_from(config.tokens.access_ttl.as_secs()).unwrap_or(i64::MAX);
+    Ok(longest_access_ttl(store, fallback, now).await?)
 }
 
 /// The algorithms of the server's own keys: access tokens and ID tokens.
@@ -129,8 +131,8 @@ pub fn key_algorithms(config: &Config) -> Result<Vec<Algorithm>, StartError> {
 }
 
 /// First-start work, idempotent: signing keys for each algorithm and the first-party client.
-pub async fn bootstrap<S: Store>(
-    store: &S,
+pub async fn bootstrap(
+    store: &dyn Store,
     master: &MasterKey,
     random: &dyn Random,
     config: &Config,
@@ -143,7 +145,10 @@ pub async fn bootstrap<S: Store>(
             confidential: false,
             grant_types: vec![GrantType::Password, GrantType::RefreshToken],
             scopes: ["openid", "profile", "email", "offline_access"].map(String::from).to_vec(),
-            audiences: vec![config.issuer()],
+            // None stored: its tokens take the issuer in force at each start as audience
+            // (TokenPolicy::audiences_for), so a later --listen or issuer change cannot leave a
+            // stale one behind.
+            audiences: vec![],
             ..NewClient::default()
         };
         match register_client(store, random, &master.client_secret_pepper()?, first_party, now).await {

@@ -6,8 +6,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tessera_core::access_token::TokenPolicy;
 use tessera_core::client_secret::SecretPepper;
 use tessera_core::clock::{Clock, Timestamp};
+use tessera_core::flows::issuance::Issuance;
 use tessera_core::key_ring::{KeyRingHandle, KeyRingIssuer};
-use tessera_core::login::Issuance;
 use tessera_core::random::SystemRandom;
 use tessera_jose::Algorithm;
 
@@ -17,8 +17,9 @@ use crate::config::Config;
 use crate::password_pool::BlockingPasswordCheck;
 use crate::rate_limit::LoginLimits;
 
-/// The storage backend in use.
-pub type AppStore = tessera_store::SqliteStore;
+/// The storage backend in use, behind every port: SQLite today, PostgreSQL later, chosen by
+/// `database.url` at start without the routes knowing.
+pub type AppStore = dyn tessera_core::store::Store;
 
 /// Shared state of the server; cloning is cheap.
 #[derive(Clone)]
@@ -58,8 +59,9 @@ pub struct Shared {
     pub limits: LoginLimits,
     /// The Prometheus registry.
     pub metrics: PrometheusHandle,
-    /// The longest access-token lifetime any client has (server default or a client's own):
-    /// how long `sid`/`sub` revocations and retired keys must be kept.
+    /// The longest access-token lifetime that may be in circulation (the server's recorded
+    /// lifetime or any client's own, read from the database): how long `sid`/`sub`
+    /// revocations and retired keys must be kept. Refreshed by maintenance.
     pub max_access_ttl: std::sync::atomic::AtomicI64,
 }
 

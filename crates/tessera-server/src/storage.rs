@@ -2,11 +2,19 @@
 //! alike (they share one database, also while the server runs: SQLite's WAL lets them).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tessera_store::SqliteStore;
 
 use crate::config::Config;
 use crate::startup::StartError;
+use crate::state::AppStore;
+
+/// Opens the configured store behind every port, as the server holds it: the routes never
+/// learn which adapter answers.
+pub async fn open_app_store(config: &Config) -> Result<Arc<AppStore>, StartError> {
+    Ok(Arc::new(open_store(config).await?))
+}
 
 /// Opens the configured store, creating the data folder and the database on first use.
 pub async fn open_store(config: &Config) -> Result<SqliteStore, StartError> {

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use common::{TestServer, claims, header};
 use serde_json::{Value, json};
-use tessera_core::audit::AuditStore;
 use tessera_core::client::GrantType;
 use tessera_jose::{KeySet, Validator};
 
@@ -361,9 +360,16 @@ async fn introspection_revocation_logout_and_userinfo() {
     );
     assert_eq!(server.post_json("/auth/logout", json!({})).await.0, 400);
 
-    // A client-credentials token has no user for userinfo.
+    // A client registered without audience or scope still gets a valid RFC 9068 token: `aud`
+    // is the issuer, `scope` is left out. It introspects as active; it has no user for userinfo.
     let cc = server.post_form("/oauth/token", &[("grant_type", "client_credentials")], rs).await.1;
-    assert_eq!(server.get("/oauth/userinfo", Some(cc["access_token"].as_str().unwrap())).await.0, 401);
+    let cc = cc["access_token"].as_str().unwrap();
+    assert_eq!(claims(cc)["aud"], json!([server.base]));
+    assert!(claims(cc).get("scope").is_none(), "no empty scope claim");
+    let (status, body, _) = server.post_form("/oauth/introspect", &[("token", cc)], rs).await;
+    assert_eq!((status, body["active"].as_bool()), (200, Some(true)), "{body}");
+    let (status, body, _) = server.get("/oauth/userinfo", Some(cc)).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_token")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

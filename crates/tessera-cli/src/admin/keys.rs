@@ -6,16 +6,15 @@
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use tessera_core::key_ring::{activate_due_keys, rotate_signing_key};
+// A retired key stays published past the longest access lifetime by the largest verifier
+// leeway, exactly as the server keeps it.
+use tessera_core::revocation::RETENTION_LEEWAY;
 use tessera_core::signing_key::{KeyState, SigningKey, SigningKeyStore};
 use tessera_jose::Algorithm;
 use tessera_server::startup::key_algorithms;
 
 use super::{Admin, AdminError, StateArgs, date, date_from_now, seconds, table};
 use crate::token::{Failure, Output};
-
-/// Seconds a retired key stays published beyond the longest access-token lifetime, as the
-/// server allows: clock skew between the server and the verifiers.
-const RETENTION_LEEWAY: i64 = 60;
 
 /// Arguments of `tessera keys`.
 #[derive(Debug, Args)]

@@ -153,10 +153,10 @@ impl Admin {
         Ok(())
     }
 
-    /// The longest lifetime of an access token that may be in circulation (as the server
-    /// computes it).
+    /// The longest lifetime of an access token that may be in circulation, as the server
+    /// computes it: from the database, whatever this shell's configuration says.
     pub async fn max_access_ttl(&self) -> Result<i64, AdminError> {
-        Ok(tessera_server::startup::max_access_ttl(&self.store, &self.config).await?)
+        Ok(tessera_server::startup::max_access_ttl(&self.store, &self.config, self.now).await?)
     }
 
     /// `value` as pretty JSON with `--json`, else the text `human` makes of it.

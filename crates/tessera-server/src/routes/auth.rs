@@ -7,13 +7,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tessera_core::CoreError;
-use tessera_core::access_token::AccessTokenClaims;
 use tessera_core::client::{Client, ClientId, ClientStore};
-use tessera_core::login::{IssuedTokens, LoginRequest, login as login_flow};
+use tessera_core::flows::bearer::authenticate_bearer;
+use tessera_core::flows::issuance::IssuedTokens;
+use tessera_core::flows::login::{LoginRequest, login as login_flow};
+use tessera_core::flows::logout::{end_session, session_of_refresh_token};
+use tessera_core::flows::refresh_token::{RefreshRequest, refresh as refresh_flow};
 use tessera_core::refresh::RefreshToken;
-use tessera_core::refresh_token::{RefreshRequest, rotate_refresh_token};
 use tessera_core::session::SessionId;
-use tessera_core::token_status::{authenticate_bearer, end_session, session_of_refresh_token};
 
 use super::token_response;
 use crate::error::ApiError;
@@ -107,24 +108,9 @@ pub async fn refresh_grant(
     let token =
         RefreshToken::parse(presented).map_err(|_| CoreError::InvalidGrant { detail: "malformed refresh token" })?;
     let request = RefreshRequest { client, refresh_token: &token, scope, ip };
-    let grant = rotate_refresh_token(&*state.store, &state.audit, &state.random, request, now).await?;
-    let claims = AccessTokenClaims::for_user(
-        &state.policy,
-        &state.random,
-        client,
-        &grant.family.user_id,
-        &grant.session,
-        &grant.scopes,
-        now,
-    )?;
-    let access_token = tessera_core::access_token::AccessTokenIssuer::issue_access_token(&state.token_issuer, &claims)?;
+    let tokens = refresh_flow(&*state.store, &state.issuance(), request, now).await?;
     metrics::counter!("tessera_tokens_issued_total", "grant" => "refresh_token").increment(1);
-    Ok(IssuedTokens {
-        access_token,
-        refresh_token: Some(grant.refresh_token),
-        scopes: grant.scopes,
-        sid: Some(grant.session.sid),
-    })
+    Ok(tokens)
 }
 
 /// `POST /auth/logout` body (optional when a bearer token is sent).

@@ -9,7 +9,7 @@ pub mod well_known;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tessera_core::login::IssuedTokens;
+use tessera_core::flows::issuance::IssuedTokens;
 
 /// RFC 6749 §5.1 token response, never cached.
 pub fn token_response(tokens: &IssuedTokens) -> Response {

@@ -9,9 +9,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::CoreError;
-use tessera_core::account::{AccountStore, UserId};
-use tessera_core::login::client_credentials;
-use tessera_core::token_status::{authenticate_bearer, introspect as introspect_flow, revoke_token};
+use tessera_core::account::UserId;
+use tessera_core::flows::bearer::authenticate_bearer;
+use tessera_core::flows::client_credentials::client_credentials;
+use tessera_core::flows::introspection::introspect as introspect_flow;
+use tessera_core::flows::revocation::revoke_token;
 
 use super::{auth::refresh_grant, no_store, token_response};
 use crate::error::{ApiError, bearer_required};

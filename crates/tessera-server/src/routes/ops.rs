@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tessera_core::signing_key::SigningKeyStore;
 
 use crate::state::AppState;
 

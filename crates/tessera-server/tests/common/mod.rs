@@ -5,11 +5,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use std::sync::Arc;
 use tessera_core::audit::MemoryAuditSink;
 use tessera_core::client::GrantType;
 use tessera_core::client_authentication::{NewClient, register_client};
 use tessera_core::random::SystemRandom;
-use tessera_server::app::prepare;
+
+use tessera_core::clock::{Clock, SystemClock};
+use tessera_server::app::prepare_with_clock;
 use tessera_server::config::Config;
 use tessera_server::state::AppState;
 use tokio::sync::oneshot;
@@ -43,14 +46,19 @@ impl TestServer {
     }
 
     /// Starts on `config`; the issuer follows the bound port unless configured.
-    pub async fn start_with(mut config: Config) -> TestServer {
+    pub async fn start_with(config: Config) -> TestServer {
+        TestServer::start_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Starts on `config` with `clock` as the server's time.
+    pub async fn start_with_clock(mut config: Config, clock: Arc<dyn Clock>) -> TestServer {
         // Bind first to learn the port, then make it the issuer, as `--listen` does.
         let probe = std::net::TcpListener::bind(config.listen).unwrap();
         let addr = probe.local_addr().unwrap();
         drop(probe);
         config.listen = addr;
         let data_dir = config.data_dir.clone();
-        let prepared = prepare(config, None).await.unwrap();
+        let prepared = prepare_with_clock(config, None, clock).await.unwrap();
         let state = prepared.state().clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -71,6 +79,11 @@ impl TestServer {
             data_dir,
             _temp: None,
         }
+    }
+
+    /// Keeps `temp` (the data folder) alive as long as the server.
+    pub fn keep_temp(&mut self, temp: tempfile::TempDir) {
+        self._temp = Some(temp);
     }
 
     /// Stops gracefully and waits; keeps the data folder for a restart.

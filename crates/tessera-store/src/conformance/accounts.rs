@@ -8,7 +8,7 @@ use tessera_core::client::ClientId;
 use tessera_core::session::SessionId;
 use tessera_core::store::Store;
 
-use super::fixtures::{NOW, account, confidential_client, family, login, public_client, session, token_hash};
+use super::fixtures::{NOW, access, account, confidential_client, grant, login, public_client, session, token_hash};
 
 /// Create, read, list, disable and re-hash accounts; e-mails are unique.
 pub async fn account_crud<S: Store>(store: Arc<S>) {
@@ -60,16 +60,16 @@ pub async fn client_crud<S: Store>(store: Arc<S>) {
 }
 
 /// No refresh token outlives its client.
-pub async fn removing_a_client_removes_its_families<S: Store>(store: Arc<S>) {
+pub async fn removing_a_client_removes_its_grants<S: Store>(store: Arc<S>) {
     let login = login(&store).await;
     assert!(store.remove_client(&ClientId::new("app")).await.unwrap());
-    assert_eq!(store.refresh_family(&login.family.id).await.unwrap(), None);
+    assert_eq!(store.grant(&login.grant.id).await.unwrap(), None);
     assert_eq!(store.refresh_token(&login.first).await.unwrap(), None);
     let session = store.session(&SessionId::new("s1")).await.unwrap().unwrap();
     assert_eq!(session.client_id, None, "the session stays, without its client");
 }
 
-/// Sessions are created, listed while active, and revoked with their refresh families.
+/// Sessions are created, listed while active, and revoked with their grants.
 pub async fn session_lifecycle<S: Store>(store: Arc<S>) {
     let login = login(&store).await;
     let mut later = session("s2", "u1", None);
@@ -94,24 +94,27 @@ pub async fn session_lifecycle<S: Store>(store: Arc<S>) {
     assert!(store.revoke_session(&s1.sid, NOW.plus(40)).await.unwrap());
     let revoked = store.session(&s1.sid).await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(NOW.plus(30)), "the first revocation time is kept");
-    let family = store.refresh_family(&login.family.id).await.unwrap().unwrap();
-    assert_eq!(family.revoked_at, Some(NOW.plus(30)), "the session's family is revoked with it");
+    let grant = store.grant(&login.grant.id).await.unwrap().unwrap();
+    assert_eq!(grant.revoked_at, Some(NOW.plus(30)), "the session's grant is revoked with it");
     assert!(!store.revoke_session(&SessionId::new("none"), NOW).await.unwrap());
 }
 
-/// Ending all of a user's sessions counts the active ones and revokes every family.
-pub async fn revoking_user_sessions_revokes_families<S: Store>(store: Arc<S>) {
+/// Ending all of a user's sessions counts the active ones and revokes every grant.
+pub async fn revoking_user_sessions_revokes_grants<S: Store>(store: Arc<S>) {
     let login = login(&store).await;
     store.create_session(&session("s2", "u1", Some("app"))).await.unwrap();
-    store.create_refresh_family(&family("f2", "app", "u1", "s2"), &token_hash("second")).await.unwrap();
+    store
+        .create_grant(&grant("g2", "app", "u1", "s2"), Some(&token_hash("second")), &access("jti-2", NOW))
+        .await
+        .unwrap();
     store.create_account(&account("u2", "u2@example.com")).await.unwrap();
     store.create_session(&session("other", "u2", None)).await.unwrap();
 
     assert_eq!(store.revoke_user_sessions(&UserId::new("u1"), NOW.plus(1)).await.unwrap(), 2);
     assert!(store.active_sessions(&UserId::new("u1"), NOW.plus(2)).await.unwrap().is_empty());
-    for id in [login.family.id.clone(), family("f2", "app", "u1", "s2").id] {
-        let family = store.refresh_family(&id).await.unwrap().unwrap();
-        assert_eq!(family.revoked_at, Some(NOW.plus(1)));
+    for id in [login.grant.id.clone(), grant("g2", "app", "u1", "s2").id] {
+        let grant = store.grant(&id).await.unwrap().unwrap();
+        assert_eq!(grant.revoked_at, Some(NOW.plus(1)));
     }
     assert_eq!(store.active_sessions(&UserId::new("u2"), NOW.plus(2)).await.unwrap().len(), 1);
     assert_eq!(store.revoke_user_sessions(&UserId::new("u1"), NOW.plus(3)).await.unwrap(), 0);

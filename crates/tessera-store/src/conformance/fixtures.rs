@@ -6,15 +6,19 @@ use tessera_core::account::{Account, Email, PasswordHash, UserId};
 use tessera_core::client::{Client, ClientId, ClientKind, GrantType};
 use tessera_core::client_secret::{ClientSecret, SecretPepper};
 use tessera_core::clock::Timestamp;
-use tessera_core::refresh::{FamilyId, RefreshFamily, RefreshToken, RefreshTokenHash};
+use tessera_core::grant::{AccessTokenRecord, Grant, GrantId};
+use tessera_core::refresh::{RefreshToken, RefreshTokenHash};
 use tessera_core::session::{Session, SessionId, SessionKind};
 use tessera_core::store::Store;
 
 /// The "now" the tests start from.
 pub const NOW: Timestamp = Timestamp::from_unix(1_800_000_000);
 
-/// A refresh family's lifetime in the tests.
-pub const FAMILY_TTL: i64 = 3_600;
+/// A grant's lifetime in the tests.
+pub const GRANT_TTL: i64 = 3_600;
+
+/// The lifetime of the access tokens the tests record.
+pub const ACCESS_TTL: i64 = 300;
 
 /// An enabled account with a password hash.
 pub fn account(id: &str, email: &str) -> Account {
@@ -71,13 +75,20 @@ pub fn token_hash(label: &str) -> RefreshTokenHash {
     RefreshToken::parse(&format!("refresh-token-{label}")).unwrap().hash()
 }
 
+/// An access token expiring [`ACCESS_TTL`] after `issued`, as a grant records it.
+pub fn access(jti: &str, issued: Timestamp) -> AccessTokenRecord {
+    AccessTokenRecord { jti: jti.to_owned(), expires_at: issued.plus(ACCESS_TTL) }
+}
+
 /// A login as the refresh tests need it: account `u1`, client `app`, session `s1`, and a
-/// family `f1` whose first token is `token_hash("first")`.
+/// grant `g1` whose first refresh token is `token_hash("first")` and first access token `jti-login`.
 pub struct Login {
-    /// The family as created.
-    pub family: RefreshFamily,
-    /// Hash of the family's first token.
+    /// The grant as created.
+    pub grant: Grant,
+    /// Hash of the grant's first refresh token.
     pub first: RefreshTokenHash,
+    /// The grant's first access token.
+    pub access: AccessTokenRecord,
 }
 
 /// Creates the records of a [`Login`].
@@ -85,22 +96,23 @@ pub async fn login<S: Store>(store: &Arc<S>) -> Login {
     store.create_account(&account("u1", "u1@example.com")).await.unwrap();
     store.create_client(&confidential_client("app")).await.unwrap();
     store.create_session(&session("s1", "u1", Some("app"))).await.unwrap();
-    let family = family("f1", "app", "u1", "s1");
+    let grant = grant("g1", "app", "u1", "s1");
     let first = token_hash("first");
-    store.create_refresh_family(&family, &first).await.unwrap();
-    Login { family, first }
+    let access = access("jti-login", NOW);
+    store.create_grant(&grant, Some(&first), &access).await.unwrap();
+    Login { grant, first, access }
 }
 
-/// A refresh family starting at [`NOW`] and lasting [`FAMILY_TTL`].
-pub fn family(id: &str, client: &str, user: &str, sid: &str) -> RefreshFamily {
-    RefreshFamily {
-        id: FamilyId::new(id),
+/// A grant starting at [`NOW`] and lasting [`GRANT_TTL`].
+pub fn grant(id: &str, client: &str, user: &str, sid: &str) -> Grant {
+    Grant {
+        id: GrantId::new(id),
         client_id: ClientId::new(client),
         user_id: UserId::new(user),
         sid: SessionId::new(sid),
         scopes: vec!["openid".into(), "orders:read".into()],
         created_at: NOW,
-        expires_at: NOW.plus(FAMILY_TTL),
+        expires_at: NOW.plus(GRANT_TTL),
         revoked_at: None,
     }
 }

@@ -96,3 +96,16 @@ pub async fn audit_append_and_tail<S: Store>(store: Arc<S>) {
     let tail = store.audit_tail(2).await.unwrap();
     assert_eq!(tail.iter().map(|e| e.details.as_map()["n"].clone()).collect::<Vec<_>>(), [json!(3), json!(4)]);
 }
+
+/// The server's access-token lifetime is recorded so that every process computes the same
+/// retention; lowering it keeps the old one until its tokens have expired.
+pub async fn retention_record<S: Store>(store: Arc<S>) {
+    assert_eq!(store.access_ttl_record().await.unwrap(), None);
+    let first = store.record_access_ttl(3_600, NOW).await.unwrap();
+    assert_eq!(store.access_ttl_record().await.unwrap(), Some(first));
+    assert_eq!(first.longest(NOW), 3_600);
+    let lowered = store.record_access_ttl(300, NOW.plus(10)).await.unwrap();
+    assert_eq!(store.access_ttl_record().await.unwrap(), Some(lowered));
+    assert_eq!(lowered.longest(NOW.plus(10)), 3_600);
+    assert_eq!(lowered.longest(NOW.plus(3_610)), 300);
+}

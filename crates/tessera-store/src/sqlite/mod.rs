@@ -9,7 +9,9 @@
 mod accounts;
 mod audit;
 mod clients;
+mod grants;
 mod refresh;
+mod retention;
 mod revocations;
 mod sessions;
 mod signing_keys;
@@ -33,7 +35,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: u32 = 8;
 
 /// The embedded migrations, in order. Text is compiled in so the binary needs no files.
-const MIGRATIONS: [(i64, &str, &str); 1] = [(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
+    (2, "grants", include_str!("../../migrations/sqlite/0002_grants.sql")),
+];
 
 /// The migrator for the embedded migrations.
 pub fn migrator() -> Migrator {

@@ -85,7 +85,7 @@ impl SessionStore for SqliteStore {
             .map_err(storage_error)?
             .rows_affected()
             == 1;
-        sqlx::query("UPDATE refresh_families SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL")
             .bind(now.unix())
             .bind(sid.as_str())
             .execute(&mut *transaction)
@@ -112,7 +112,7 @@ impl SessionStore for SqliteStore {
             .execute(&mut *transaction)
             .await
             .map_err(storage_error)?;
-        sqlx::query("UPDATE refresh_families SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+        sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
             .bind(now.unix())
             .bind(user_id.as_str())
             .execute(&mut *transaction)

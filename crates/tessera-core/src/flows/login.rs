@@ -1,20 +1,19 @@
 //! The first-party password login (`POST /auth/login`), read top to bottom: the client may use
 //! it; the scope is allowed; the password is checked (against a dummy hash when the account
-//! does not exist, so both cost the same); an API session is created; an access token and, if
-//! the client may refresh, the first refresh token of a new family are issued.
+//! does not exist, so both cost the same); an API session is created; a grant is stored with its
+//! first access token and, if the client may refresh, its first refresh token.
 
 use async_trait::async_trait;
 use serde_json::json;
 
-use crate::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken, TokenPolicy};
 use crate::account::{Email, PasswordHash};
-use crate::audit::{AuditEvent, AuditKind, AuditSink};
+use crate::audit::{AuditEvent, AuditKind};
 use crate::client::{Client, GrantType};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::random::{Random, random_id};
-use crate::refresh::RefreshToken;
-use crate::refresh_token::start_refresh_family;
+use crate::flows::issuance::{Issuance, IssuedTokens};
+use crate::flows::refresh_token::start_grant;
+use crate::random::random_id;
 use crate::session::{Session, SessionId, SessionKind};
 use crate::store::Store;
 
@@ -55,34 +54,9 @@ pub struct LoginRequest<'a> {
     pub ip: Option<String>,
 }
 
-/// What a successful login or grant returns: the token response's content.
-#[derive(Debug)]
-pub struct IssuedTokens {
-    /// The access token and its lifetime.
-    pub access_token: IssuedAccessToken,
-    /// The refresh token, when the client may refresh.
-    pub refresh_token: Option<RefreshToken>,
-    /// The granted scopes.
-    pub scopes: Vec<String>,
-    /// The session behind the tokens, if any.
-    pub sid: Option<SessionId>,
-}
-
-/// The services a flow that issues tokens needs.
-pub struct Issuance<'a> {
-    /// Audit events.
-    pub audit: &'a dyn AuditSink,
-    /// Randomness.
-    pub random: &'a dyn Random,
-    /// Signs access tokens.
-    pub issuer: &'a dyn AccessTokenIssuer,
-    /// Issuer name and default lifetimes.
-    pub policy: &'a TokenPolicy,
-}
-
 /// Runs a password login. Every credential failure is [`CoreError::InvalidCredentials`],
 /// whether the account is unknown, disabled, password-less or the password is wrong.
-pub async fn login<S: Store>(
+pub async fn login<S: Store + ?Sized>(
     store: &S,
     passwords: &dyn PasswordCheck,
     services: &Issuance<'_>,
@@ -129,13 +103,7 @@ pub async fn login<S: Store>(
         revoked_at: None,
     };
     store.create_session(&session).await?;
-    let claims = AccessTokenClaims::for_user(policy, services.random, client, &account.id, &session, &scopes, now)?;
-    let access_token = services.issuer.issue_access_token(&claims)?;
-    let refresh_token = if client.grant_types.contains(&GrantType::RefreshToken) {
-        Some(start_refresh_family(store, services.random, policy, client, &session, scopes.clone(), now).await?.0)
-    } else {
-        None
-    };
+    let (access_token, refresh_token) = start_grant(store, services, client, &session, scopes.clone(), now).await?;
     services.audit.record(
         AuditEvent::new(AuditKind::LoginSucceeded, now)
             .actor(account.id.as_str())
@@ -144,23 +112,4 @@ pub async fn login<S: Store>(
             .details(json!({ "sid": session.sid.as_str(), "amr": ["pwd"] })),
     );
     Ok(IssuedTokens { access_token, refresh_token, scopes, sid: Some(session.sid) })
-}
-
-/// The `client_credentials` grant (RFC 6749 §4.4): a confidential client, already
-/// authenticated, gets a token about itself. No storage: this is the hot path of
-/// service-to-service calls.
-pub fn client_credentials(
-    services: &Issuance<'_>,
-    client: &Client,
-    scope: Option<&str>,
-    now: Timestamp,
-) -> Result<IssuedTokens, CoreError> {
-    if !client.is_confidential() {
-        return Err(CoreError::UnauthorizedClient { grant_type: GrantType::ClientCredentials.as_str().to_owned() });
-    }
-    client.require_grant(GrantType::ClientCredentials)?;
-    let scopes = client.grant_scopes(scope)?;
-    let claims = AccessTokenClaims::for_client(services.policy, services.random, client, &scopes, now)?;
-    let access_token = services.issuer.issue_access_token(&claims)?;
-    Ok(IssuedTokens { access_token, refresh_token: None, scopes, sid: None })
 }

@@ -1,0 +1,37 @@
+-- Grants: what a user allowed one client in one session. The refresh family becomes the grant
+-- (its rows and ids are kept), its refresh tokens point at it, and the access tokens it issued
+-- are recorded by jti so that revoking the grant reaches them too.
+
+ALTER TABLE refresh_families RENAME TO grants;
+ALTER TABLE refresh_tokens RENAME COLUMN family_id TO grant_id;
+DROP INDEX refresh_families_sid;
+DROP INDEX refresh_families_user;
+DROP INDEX refresh_families_client;
+DROP INDEX refresh_families_expires;
+CREATE INDEX grants_sid ON grants(sid);
+CREATE INDEX grants_user ON grants(user_id);
+CREATE INDEX grants_client ON grants(client_id);
+CREATE INDEX grants_expires ON grants(expires_at);
+DROP INDEX refresh_tokens_family;
+CREATE INDEX refresh_tokens_grant ON refresh_tokens(grant_id);
+
+CREATE TABLE grant_access_tokens (
+    jti        TEXT PRIMARY KEY,
+    grant_id   TEXT NOT NULL REFERENCES grants(id) ON DELETE CASCADE,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX grant_access_tokens_grant ON grant_access_tokens(grant_id);
+CREATE INDEX grant_access_tokens_expires ON grant_access_tokens(expires_at);
+
+-- Facts every process on this database must agree on (the server's access-token lifetime,
+-- which decides how long revocations and keys are kept), as JSON values.
+CREATE TABLE settings (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- The built-in first-party client was registered with the issuer of the first start as its
+-- audience, which a later --listen or issuer change left stale. It now stores none: its tokens
+-- take the issuer in force as audience (TokenPolicy::audiences_for).
+UPDATE clients SET audiences = '[]'
+WHERE client_id = 'tessera' AND audiences LIKE '["http%"]' AND audiences NOT LIKE '%","%';

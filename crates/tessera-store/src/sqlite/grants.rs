@@ -1,0 +1,159 @@
+//! Grants in SQLite. Revoking one is one transaction: the grant is marked, and each access
+//! token it recorded that could still validate gets a `jti` revocation.
+
+use async_trait::async_trait;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row as _, Sqlite, Transaction};
+use tessera_core::CoreError;
+use tessera_core::account::UserId;
+use tessera_core::client::ClientId;
+use tessera_core::clock::Timestamp;
+use tessera_core::grant::{AccessTokenRecord, Grant, GrantId, GrantStore};
+use tessera_core::refresh::RefreshTokenHash;
+use tessera_core::revocation::RETENTION_LEEWAY;
+use tessera_core::session::SessionId;
+
+use super::{SqliteStore, decode_list, encode_list, storage_error, write_error};
+
+/// Grant columns, prefixed for the joins in this adapter.
+pub(super) const GRANT_COLUMNS: &str = "g.id, g.client_id, g.user_id, g.sid, g.scopes, g.created_at, \
+                                        g.expires_at, g.revoked_at";
+
+pub(super) fn grant_from_row(row: &SqliteRow) -> Result<Grant, CoreError> {
+    let text = |name: &str| row.try_get::<String, _>(name).map_err(storage_error);
+    let time = |name: &str| row.try_get::<i64, _>(name).map(Timestamp::from_unix).map_err(storage_error);
+    Ok(Grant {
+        id: GrantId::new(text("id")?),
+        client_id: ClientId::new(text("client_id")?),
+        user_id: UserId::new(text("user_id")?),
+        sid: SessionId::new(text("sid")?),
+        scopes: decode_list(&text("scopes")?)?,
+        created_at: time("created_at")?,
+        expires_at: time("expires_at")?,
+        revoked_at: row.try_get::<Option<i64>, _>("revoked_at").map_err(storage_error)?.map(Timestamp::from_unix),
+    })
+}
+
+/// Records an access token under its grant, inside the caller's transaction.
+pub(super) async fn record_access_token(
+    transaction: &mut Transaction<'static, Sqlite>,
+    grant_id: &GrantId,
+    token: &AccessTokenRecord,
+) -> Result<(), CoreError> {
+    sqlx::query("INSERT INTO grant_access_tokens (jti, grant_id, expires_at) VALUES (?, ?, ?)")
+        .bind(&token.jti)
+        .bind(grant_id.as_str())
+        .bind(token.expires_at.unix())
+        .execute(&mut **transaction)
+        .await
+        .map_err(write_error("access token", "grant"))?;
+    Ok(())
+}
+
+/// Revokes a grant and its live access tokens inside the caller's transaction; `false` if the
+/// grant does not exist. A grant already revoked gains nothing: its tokens were revoked then.
+pub(super) async fn revoke_grant_in(
+    transaction: &mut Transaction<'static, Sqlite>,
+    id: &GrantId,
+    now: Timestamp,
+) -> Result<bool, CoreError> {
+    let newly: Option<String> =
+        sqlx::query_scalar("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id")
+            .bind(now.unix())
+            .bind(id.as_str())
+            .fetch_optional(&mut **transaction)
+            .await
+            .map_err(storage_error)?;
+    if newly.is_none() {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM grants WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&mut **transaction)
+            .await
+            .map_err(storage_error)?;
+        return Ok(exists.is_some());
+    }
+    // Kept until no verifier's leeway can accept the token (revocation::retain_until).
+    sqlx::query(
+        "INSERT INTO revocations (kind, value, revoked_at, expires_at)
+         SELECT 'jti', jti, ?, expires_at + ? FROM grant_access_tokens
+         WHERE grant_id = ? AND expires_at + ? > ?
+         ORDER BY expires_at, jti",
+    )
+    .bind(now.unix())
+    .bind(RETENTION_LEEWAY)
+    .bind(id.as_str())
+    .bind(RETENTION_LEEWAY)
+    .bind(now.unix())
+    .execute(&mut **transaction)
+    .await
+    .map_err(storage_error)?;
+    Ok(true)
+}
+
+#[async_trait]
+impl GrantStore for SqliteStore {
+    async fn create_grant(
+        &self,
+        grant: &Grant,
+        first_refresh: Option<&RefreshTokenHash>,
+        access_token: &AccessTokenRecord,
+    ) -> Result<(), CoreError> {
+        let mut transaction = self.write_transaction().await?;
+        sqlx::query(
+            "INSERT INTO grants (id, client_id, user_id, sid, scopes, created_at, expires_at, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(grant.id.as_str())
+        .bind(grant.client_id.as_str())
+        .bind(grant.user_id.as_str())
+        .bind(grant.sid.as_str())
+        .bind(encode_list(&grant.scopes)?)
+        .bind(grant.created_at.unix())
+        .bind(grant.expires_at.unix())
+        .bind(grant.revoked_at.map(Timestamp::unix))
+        .execute(&mut *transaction)
+        .await
+        .map_err(write_error("grant", "client, account or session"))?;
+        if let Some(first) = first_refresh {
+            sqlx::query("INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?, ?, ?)")
+                .bind(first.as_bytes().as_slice())
+                .bind(grant.id.as_str())
+                .bind(grant.created_at.unix())
+                .execute(&mut *transaction)
+                .await
+                .map_err(write_error("grant", "grant"))?;
+        }
+        record_access_token(&mut transaction, &grant.id, access_token).await?;
+        transaction.commit().await.map_err(storage_error)
+    }
+
+    async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, CoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {GRANT_COLUMNS} FROM grants g WHERE g.id = ?"));
+        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(storage_error)?;
+        row.as_ref().map(grant_from_row).transpose()
+    }
+
+    async fn revoke_grant(&self, id: &GrantId, now: Timestamp) -> Result<bool, CoreError> {
+        let mut transaction = self.write_transaction().await?;
+        let found = revoke_grant_in(&mut transaction, id, now).await?;
+        transaction.commit().await.map_err(storage_error)?;
+        Ok(found)
+    }
+
+    async fn purge_expired_grants(&self, now: Timestamp) -> Result<u64, CoreError> {
+        let mut transaction = self.write_transaction().await?;
+        let result = sqlx::query("DELETE FROM grants WHERE expires_at <= ?")
+            .bind(now.unix())
+            .execute(&mut *transaction)
+            .await
+            .map_err(storage_error)?;
+        sqlx::query("DELETE FROM grant_access_tokens WHERE expires_at + ? <= ?")
+            .bind(RETENTION_LEEWAY)
+            .bind(now.unix())
+            .execute(&mut *transaction)
+            .await
+            .map_err(storage_error)?;
+        transaction.commit().await.map_err(storage_error)?;
+        Ok(result.rows_affected())
+    }
+}
