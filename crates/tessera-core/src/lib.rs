@@ -13,6 +13,7 @@
 pub mod access_token;
 pub mod account;
 pub mod account_admin;
+pub mod artifact;
 pub mod audit;
 pub mod client;
 pub mod client_authentication;

@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use async_trait::async_trait;
 
 use crate::account::{Account, AccountStore, Email, PasswordHash, UserId};
+use crate::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, Redeemed};
 use crate::audit::{AuditEvent, AuditStore};
 use crate::client::{Client, ClientId, ClientStore};
 use crate::clock::Timestamp;
@@ -27,9 +28,25 @@ struct State {
     tokens: Vec<RefreshTokenRecord>,
     access_tokens: Vec<(GrantId, AccessTokenRecord)>,
     access_ttl: Option<AccessTtlRecord>,
+    artifacts: Vec<StoredArtifact>,
     keys: Vec<SigningKey>,
     revocations: Vec<Revocation>,
     audit: Vec<AuditEvent>,
+}
+
+/// An artifact with what the store tracks of it.
+#[derive(Debug)]
+struct StoredArtifact {
+    artifact: Artifact,
+    attempts: u32,
+    taken: bool,
+    voided: bool,
+}
+
+impl StoredArtifact {
+    fn is_live(&self, now: Timestamp) -> bool {
+        !self.taken && !self.voided && now < self.artifact.expires_at
+    }
 }
 
 impl State {
@@ -349,6 +366,80 @@ impl RetentionStore for MemoryStore {
         let record = AccessTtlRecord::changed_to(state.access_ttl, ttl, now);
         state.access_ttl = Some(record);
         Ok(record)
+    }
+}
+
+#[async_trait]
+impl ArtifactStore for MemoryStore {
+    async fn put_artifact(&self, artifact: &Artifact, _now: Timestamp) -> Result<(), CoreError> {
+        let mut state = self.state()?;
+        if state.artifacts.iter().any(|a| a.artifact.kind == artifact.kind && a.artifact.hash == artifact.hash) {
+            return Err(CoreError::Conflict { what: "artifact" });
+        }
+        for older in state
+            .artifacts
+            .iter_mut()
+            .filter(|a| a.artifact.kind == artifact.kind && a.artifact.subject == artifact.subject && !a.taken)
+        {
+            older.voided = true;
+        }
+        state.artifacts.push(StoredArtifact { artifact: artifact.clone(), attempts: 0, taken: false, voided: false });
+        Ok(())
+    }
+
+    async fn take_artifact(
+        &self,
+        kind: ArtifactKind,
+        hash: &ArtifactHash,
+        now: Timestamp,
+    ) -> Result<Redeemed, CoreError> {
+        let mut state = self.state()?;
+        let Some(stored) = state.artifacts.iter_mut().find(|a| a.artifact.kind == kind && &a.artifact.hash == hash)
+        else {
+            return Ok(Redeemed::Unknown);
+        };
+        if stored.taken {
+            return Ok(Redeemed::AlreadyTaken(stored.artifact.clone()));
+        }
+        if !stored.is_live(now) || stored.attempts >= stored.artifact.max_attempts {
+            return Ok(Redeemed::Unknown);
+        }
+        stored.taken = true;
+        Ok(Redeemed::Taken(stored.artifact.clone()))
+    }
+
+    async fn verify_artifact(
+        &self,
+        kind: ArtifactKind,
+        subject: &str,
+        presented: &ArtifactHash,
+        now: Timestamp,
+    ) -> Result<Redeemed, CoreError> {
+        let mut state = self.state()?;
+        let Some(stored) = state
+            .artifacts
+            .iter_mut()
+            .rev()
+            .find(|a| a.artifact.kind == kind && a.artifact.subject == subject && a.is_live(now))
+        else {
+            return Ok(Redeemed::Unknown);
+        };
+        if stored.attempts >= stored.artifact.max_attempts {
+            return Ok(Redeemed::Exhausted);
+        }
+        if stored.artifact.hash.matches(presented) {
+            stored.taken = true;
+            return Ok(Redeemed::Taken(stored.artifact.clone()));
+        }
+        stored.attempts += 1;
+        Ok(Redeemed::Mismatch { remaining: stored.artifact.max_attempts - stored.attempts })
+    }
+
+    async fn purge_expired_artifacts(&self, now: Timestamp) -> Result<u64, CoreError> {
+        let mut state = self.state()?;
+        let before = state.artifacts.len();
+        state.artifacts.retain(|a| a.artifact.expires_at > now);
+        Ok((before - state.artifacts.len()) as u64)
     }
 }
 

@@ -104,7 +104,10 @@ pub trait RevocationStore: Send + Sync {
     /// second of a revocation counts as revoked: failing closed.
     async fn find_revocation(&self, query: RevocationQuery<'_>) -> Result<Option<Revocation>, CoreError>;
 
-    /// Revocations with `seq > after`, in order, at most `limit`: the feed.
+    /// Revocations with `seq > after`, in order, at most `limit`: the feed. Positions follow
+    /// commit order, so a reader resuming after `after` never skips an entry that committed
+    /// later with a lower position (SQLite: one writer at a time; a future adapter with
+    /// concurrent writers must keep this, e.g. by a commit-ordered sequence).
     async fn revocations_after(&self, after: i64, limit: u32) -> Result<Vec<Revocation>, CoreError>;
 
     /// Deletes entries whose `expires_at` has passed; returns how many.

@@ -1,6 +1,7 @@
 //! Every storage port together: what a backend implements and what the server holds.
 
 use crate::account::AccountStore;
+use crate::artifact::ArtifactStore;
 use crate::audit::AuditStore;
 use crate::client::ClientStore;
 use crate::grant::GrantStore;
@@ -17,6 +18,7 @@ pub trait Store:
     + SessionStore
     + GrantStore
     + RefreshStore
+    + ArtifactStore
     + SigningKeyStore
     + RevocationStore
     + RetentionStore
@@ -32,6 +34,7 @@ impl<T> Store for T where
         + SessionStore
         + GrantStore
         + RefreshStore
+        + ArtifactStore
         + SigningKeyStore
         + RevocationStore
         + RetentionStore

@@ -245,6 +245,9 @@ pub async fn maintain_once(state: &AppState, master: &MasterKey, purge: bool) ->
     state.ring.replace(KeyRing::load(store, master, &state.issuer, state.access_alg, now).await?);
     if purge {
         store.purge_expired_grants(now).await?;
+        // Kept a day past expiry, so that a replayed authorization code is still recognised
+        // (and its grant revoked) long after the code itself died.
+        store.purge_expired_artifacts(now.minus(86_400)).await?;
         store.purge_expired_revocations(now).await?;
         store.purge_retired_signing_keys(now).await?;
     }

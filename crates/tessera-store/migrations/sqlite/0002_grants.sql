@@ -35,3 +35,22 @@ CREATE TABLE settings (
 -- take the issuer in force as audience (TokenPolicy::audiences_for).
 UPDATE clients SET audiences = '[]'
 WHERE client_id = 'tessera' AND audiences LIKE '["http%"]' AND audiences NOT LIKE '%","%';
+
+-- Single-use artifacts (authorization codes, magic links, one-time codes, MFA tokens), stored
+-- only as hashes. taken_at is set once; voided_at when a newer one for the subject replaces it.
+CREATE TABLE artifacts (
+    kind         TEXT NOT NULL,
+    hash         BLOB NOT NULL,
+    subject      TEXT NOT NULL,
+    grant_id     TEXT,                   -- no foreign key: a replay must find it after the grant
+    payload      TEXT NOT NULL,
+    max_attempts INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    taken_at     INTEGER,
+    voided_at    INTEGER,
+    PRIMARY KEY (kind, hash)
+);
+CREATE INDEX artifacts_subject ON artifacts(kind, subject);
+CREATE INDEX artifacts_expires ON artifacts(expires_at);

@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the report
 
 pub mod accounts;
+pub mod artifacts;
 pub mod fixtures;
 pub mod keys;
 pub mod refresh;
@@ -42,12 +43,18 @@ macro_rules! conformance_suite {
             refresh::revoke_grant_reaches_its_access_tokens,
             refresh::revoke_refresh_token_checks_client,
             refresh::purge_expired_grants,
+            artifacts::an_artifact_is_taken_once_under_concurrency,
+            artifacts::expired_unknown_and_other_kinds_are_unknown,
+            artifacts::wrong_attempts_are_counted_then_the_code_is_void,
+            artifacts::a_new_code_voids_the_previous_one,
+            artifacts::purge_expired_artifacts,
             keys::key_lifecycle,
             keys::concurrent_activation_exactly_one_wins,
             revocation::revocation_lookups,
             revocation::revocation_feed_and_purge,
             revocation::audit_append_and_tail,
             revocation::retention_record,
+            revocation::the_feed_cursor_misses_nothing_under_concurrent_writes,
         );
     };
     (@tests $fresh:path; $($module:ident :: $test:ident),+ $(,)?) => {

@@ -7,6 +7,7 @@
 //! concurrent writer waits on the busy timeout instead of failing with a stale snapshot.
 
 mod accounts;
+mod artifacts;
 mod audit;
 mod clients;
 mod grants;

@@ -1,0 +1,174 @@
+//! Single-use artifacts in SQLite. A take is one conditional `UPDATE … RETURNING`; a verify
+//! (find, compare, count the attempt) is one `BEGIN IMMEDIATE` transaction.
+
+use async_trait::async_trait;
+use sqlx::Row as _;
+use sqlx::sqlite::SqliteRow;
+use tessera_core::CoreError;
+use tessera_core::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, Redeemed};
+use tessera_core::clock::Timestamp;
+use tessera_core::grant::GrantId;
+
+use super::{SqliteStore, storage_error, write_error};
+
+const COLUMNS: &str =
+    "kind, hash, subject, grant_id, payload, max_attempts, attempts, created_at, expires_at, taken_at";
+
+/// An artifact row, with the attempts made and whether it was taken.
+struct Row {
+    artifact: Artifact,
+    attempts: u32,
+    taken: bool,
+}
+
+fn from_row(row: &SqliteRow) -> Result<Row, CoreError> {
+    let get_i64 = |name: &str| row.try_get::<i64, _>(name).map_err(storage_error);
+    let hash: Vec<u8> = row.try_get("hash").map_err(storage_error)?;
+    let hash: [u8; 32] = hash.try_into().map_err(|_| CoreError::CorruptData("artifact hash is not 32 bytes".into()))?;
+    let payload: String = row.try_get("payload").map_err(storage_error)?;
+    let count = |value: i64| u32::try_from(value).map_err(|_| CoreError::CorruptData("artifact attempts".into()));
+    Ok(Row {
+        artifact: Artifact {
+            kind: ArtifactKind::from_name(&row.try_get::<String, _>("kind").map_err(storage_error)?)?,
+            hash: ArtifactHash(hash),
+            subject: row.try_get("subject").map_err(storage_error)?,
+            grant_id: row.try_get::<Option<String>, _>("grant_id").map_err(storage_error)?.map(GrantId::new),
+            payload: serde_json::from_str(&payload)
+                .map_err(|e| CoreError::CorruptData(format!("artifact payload: {e}")))?,
+            max_attempts: count(get_i64("max_attempts")?)?,
+            created_at: Timestamp::from_unix(get_i64("created_at")?),
+            expires_at: Timestamp::from_unix(get_i64("expires_at")?),
+        },
+        attempts: count(get_i64("attempts")?)?,
+        taken: row.try_get::<Option<i64>, _>("taken_at").map_err(storage_error)?.is_some(),
+    })
+}
+
+#[async_trait]
+impl ArtifactStore for SqliteStore {
+    async fn put_artifact(&self, artifact: &Artifact, now: Timestamp) -> Result<(), CoreError> {
+        let mut transaction = self.write_transaction().await?;
+        sqlx::query(
+            "UPDATE artifacts SET voided_at = ?
+             WHERE kind = ? AND subject = ? AND taken_at IS NULL AND voided_at IS NULL",
+        )
+        .bind(now.unix())
+        .bind(artifact.kind.as_str())
+        .bind(&artifact.subject)
+        .execute(&mut *transaction)
+        .await
+        .map_err(storage_error)?;
+        let payload = serde_json::to_string(&artifact.payload).map_err(|e| CoreError::CorruptData(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO artifacts (kind, hash, subject, grant_id, payload, max_attempts, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(artifact.kind.as_str())
+        .bind(artifact.hash.0.as_slice())
+        .bind(&artifact.subject)
+        .bind(artifact.grant_id.as_ref().map(GrantId::as_str))
+        .bind(payload)
+        .bind(i64::from(artifact.max_attempts))
+        .bind(artifact.created_at.unix())
+        .bind(artifact.expires_at.unix())
+        .execute(&mut *transaction)
+        .await
+        .map_err(write_error("artifact", "artifact"))?;
+        transaction.commit().await.map_err(storage_error)
+    }
+
+    async fn take_artifact(
+        &self,
+        kind: ArtifactKind,
+        hash: &ArtifactHash,
+        now: Timestamp,
+    ) -> Result<Redeemed, CoreError> {
+        // The decision is this one statement: exactly one concurrent caller matches the row.
+        let sql = sqlx::AssertSqlSafe(format!(
+            "UPDATE artifacts SET taken_at = ?
+             WHERE kind = ? AND hash = ? AND taken_at IS NULL AND voided_at IS NULL
+               AND expires_at > ? AND attempts < max_attempts
+             RETURNING {COLUMNS}"
+        ));
+        let taken = sqlx::query(sql)
+            .bind(now.unix())
+            .bind(kind.as_str())
+            .bind(hash.0.as_slice())
+            .bind(now.unix())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        if let Some(row) = taken {
+            return Ok(Redeemed::Taken(from_row(&row)?.artifact));
+        }
+        // taken_at never goes back to NULL, so this read cannot contradict the update above.
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM artifacts WHERE kind = ? AND hash = ?"));
+        let row = sqlx::query(sql)
+            .bind(kind.as_str())
+            .bind(hash.0.as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        match row.as_ref().map(from_row).transpose()? {
+            Some(row) if row.taken => Ok(Redeemed::AlreadyTaken(row.artifact)),
+            _ => Ok(Redeemed::Unknown),
+        }
+    }
+
+    async fn verify_artifact(
+        &self,
+        kind: ArtifactKind,
+        subject: &str,
+        presented: &ArtifactHash,
+        now: Timestamp,
+    ) -> Result<Redeemed, CoreError> {
+        let mut transaction = self.write_transaction().await?;
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM artifacts
+             WHERE kind = ? AND subject = ? AND taken_at IS NULL AND voided_at IS NULL AND expires_at > ?
+             ORDER BY created_at DESC, rowid DESC LIMIT 1"
+        ));
+        let row = sqlx::query(sql)
+            .bind(kind.as_str())
+            .bind(subject)
+            .bind(now.unix())
+            .fetch_optional(&mut *transaction)
+            .await
+            .map_err(storage_error)?;
+        let Some(row) = row.as_ref().map(from_row).transpose()? else {
+            return Ok(Redeemed::Unknown);
+        };
+        if row.attempts >= row.artifact.max_attempts {
+            return Ok(Redeemed::Exhausted);
+        }
+        let outcome = if row.artifact.hash.matches(presented) {
+            sqlx::query("UPDATE artifacts SET taken_at = ? WHERE kind = ? AND hash = ?")
+                .bind(now.unix())
+                .bind(kind.as_str())
+                .bind(row.artifact.hash.0.as_slice())
+                .execute(&mut *transaction)
+                .await
+                .map_err(storage_error)?;
+            Redeemed::Taken(row.artifact)
+        } else {
+            sqlx::query("UPDATE artifacts SET attempts = attempts + 1 WHERE kind = ? AND hash = ?")
+                .bind(kind.as_str())
+                .bind(row.artifact.hash.0.as_slice())
+                .execute(&mut *transaction)
+                .await
+                .map_err(storage_error)?;
+            Redeemed::Mismatch { remaining: row.artifact.max_attempts - row.attempts - 1 }
+        };
+        transaction.commit().await.map_err(storage_error)?;
+        Ok(outcome)
+    }
+
+    async fn purge_expired_artifacts(&self, now: Timestamp) -> Result<u64, CoreError> {
+        let result = sqlx::query("DELETE FROM artifacts WHERE expires_at <= ?")
+            .bind(now.unix())
+            .execute(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(result.rows_affected())
+    }
+}
