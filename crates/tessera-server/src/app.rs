@@ -36,7 +36,7 @@ use crate::state::{AppState, Shared};
 use crate::storage::open_store;
 
 /// How often keys are rotated/activated/reloaded and the clients' lifetimes re-read.
-const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
+pub const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
 /// How often expired rows are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// The largest request body accepted anywhere.
