@@ -39,11 +39,17 @@ pub enum AuditKind {
     ClientRemoved,
     /// A signing key was created or changed state.
     SigningKeyRotated,
+    /// A signing key was withdrawn at once (`tessera keys revoke`).
+    SigningKeyRevoked,
+    /// An account's password was set or reset by an administrator.
+    PasswordChanged,
+    /// A client-credentials access token was issued (RFC 6749 §4.4).
+    ClientCredentialsIssued,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [AuditKind; 12] = [
+    pub const ALL: [AuditKind; 15] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::RefreshRotated,
@@ -56,6 +62,9 @@ impl AuditKind {
         AuditKind::ClientRegistered,
         AuditKind::ClientRemoved,
         AuditKind::SigningKeyRotated,
+        AuditKind::SigningKeyRevoked,
+        AuditKind::PasswordChanged,
+        AuditKind::ClientCredentialsIssued,
     ];
 
     /// The stored and logged name.
@@ -73,6 +82,9 @@ impl AuditKind {
             AuditKind::ClientRegistered => "client.registered",
             AuditKind::ClientRemoved => "client.removed",
             AuditKind::SigningKeyRotated => "signing_key.rotated",
+            AuditKind::SigningKeyRevoked => "signing_key.revoked",
+            AuditKind::PasswordChanged => "account.password_changed",
+            AuditKind::ClientCredentialsIssued => "token.client_credentials",
         }
     }
 }

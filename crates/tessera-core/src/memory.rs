@@ -14,7 +14,7 @@ use crate::error::CoreError;
 use crate::refresh::{FamilyId, RefreshFamily, RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome};
 use crate::revocation::{Revocation, RevocationQuery, RevocationStore, RevocationTarget};
 use crate::session::{Session, SessionId, SessionStore};
-use crate::signing_key::{ActivateOutcome, KeyState, Kid, SigningKey, SigningKeyStore};
+use crate::signing_key::{ActivateOutcome, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore};
 
 #[derive(Debug, Default)]
 struct State {
@@ -303,6 +303,21 @@ impl SigningKeyStore for MemoryStore {
         Ok(())
     }
 
+    async fn insert_next_signing_key(&self, key: &SigningKey) -> Result<bool, CoreError> {
+        let mut state = self.state()?;
+        if key.state != KeyState::Next {
+            return Err(CoreError::InvalidRequest { field: "state", reason: "only a next key" });
+        }
+        if state.keys.iter().any(|k| k.state == KeyState::Next && k.alg == key.alg) {
+            return Ok(false);
+        }
+        if state.keys.iter().any(|k| k.kid == key.kid) {
+            return Err(CoreError::Conflict { what: "signing key" });
+        }
+        state.keys.push(key.clone());
+        Ok(true)
+    }
+
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, CoreError> {
         Ok(self.state()?.keys.clone())
     }
@@ -338,6 +353,43 @@ impl SigningKeyStore for MemoryStore {
             }
         }
         Ok(ActivateOutcome::Activated { retired })
+    }
+
+    async fn revoke_signing_key(&self, kid: &Kid, _now: Timestamp) -> Result<RevokeOutcome, CoreError> {
+        let mut state = self.state()?;
+        let Some(key) = state.keys.iter().find(|k| &k.kid == kid).cloned() else {
+            return Ok(RevokeOutcome::Unknown);
+        };
+        let mut activated = None;
+        match key.state {
+            KeyState::Revoked => return Ok(RevokeOutcome::AlreadyRevoked),
+            KeyState::Active => {
+                // Oldest first, as `signing_keys` orders them.
+                let Some(successor) = state.keys.iter_mut().find(|k| k.state == KeyState::Next && k.alg == key.alg)
+                else {
+                    return Ok(RevokeOutcome::NeedsSuccessor);
+                };
+                successor.state = KeyState::Active;
+                activated = Some(successor.kid.clone());
+            }
+            KeyState::Next | KeyState::Retired => {}
+        }
+        if let Some(revoked) = state.keys.iter_mut().find(|k| &k.kid == kid) {
+            revoked.state = KeyState::Revoked;
+        }
+        Ok(RevokeOutcome::Revoked { activated })
+    }
+
+    async fn retire_signing_key(&self, kid: &Kid, retire_after: Timestamp) -> Result<bool, CoreError> {
+        let mut state = self.state()?;
+        let Some(key) =
+            state.keys.iter_mut().find(|k| &k.kid == kid && matches!(k.state, KeyState::Active | KeyState::Next))
+        else {
+            return Ok(false);
+        };
+        key.state = KeyState::Retired;
+        key.retire_after = Some(retire_after);
+        Ok(true)
     }
 
     async fn purge_retired_signing_keys(&self, now: Timestamp) -> Result<u64, CoreError> {

@@ -42,6 +42,8 @@ macro_rules! conformance_suite {
             refresh::purge_expired_families,
             keys::key_lifecycle,
             keys::concurrent_activation_exactly_one_wins,
+            keys::concurrent_rotations_insert_one_next_key,
+            keys::revocation_withdraws_a_key_and_hands_over,
             revocation::revocation_lookups,
             revocation::revocation_feed_and_purge,
             revocation::audit_append_and_tail,
