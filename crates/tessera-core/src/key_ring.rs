@@ -222,7 +222,8 @@ pub async fn revoke_signing_key(
         .into_iter()
         .find(|key| &key.kid == kid)
         .ok_or(CoreError::NotFound { what: "signing key" })?;
-    let alg = record.alg.parse::<Algorithm>().map_err(|_| CoreError::CorruptData(format!("stored alg {}", record.alg)))?;
+    let alg =
+        record.alg.parse::<Algorithm>().map_err(|_| CoreError::CorruptData(format!("stored alg {}", record.alg)))?;
     let mut created = false;
     // Two rounds at most: if no next key waits, create one (or find another process's) and retry.
     for _ in 0..2 {

@@ -30,7 +30,11 @@ fn values_that_cannot_be_honoured_stop_the_load_naming_the_key() {
         ("TESSERA_REDIS_URL", "redis://127.0.0.1", &["redis.url", "not implemented"]),
         ("TESSERA_EMAIL_SMTP_URL", "smtp://mail.example", &["email.smtp_url", "not implemented"]),
         ("TESSERA_SMS_WEBHOOK_URL", "https://sms.example", &["sms.webhook_url", "not implemented"]),
-        ("TESSERA_CORS_ALLOWED_ORIGINS", "https://a.example, https://b.example/", &["cors.allowed_origins", "https://b.example/"]),
+        (
+            "TESSERA_CORS_ALLOWED_ORIGINS",
+            "https://a.example, https://b.example/",
+            &["cors.allowed_origins", "https://b.example/"],
+        ),
         ("TESSERA_ISSUER", "https://id.example/?tenant=1", &["issuer", "query"]),
         ("TESSERA_TOKENS_ACCESS_TTL", "0", &["tokens.access_ttl"]),
         ("TESSERA_RATE_LIMIT_LOGIN_PER_IP", "0", &["rate_limit.login_per_ip"]),

@@ -77,8 +77,8 @@ fn positive(key: &'static str, value: Duration) -> Result<(), ConfigError> {
 /// The issuer identifier: an absolute `https`/`http` URL with no query and no fragment
 /// (RFC 8414 §2, OpenID Connect Discovery §3), compared byte for byte by clients.
 fn check_issuer(issuer: &str) -> Result<(), ConfigError> {
-    let url = url::Url::parse(issuer)
-        .map_err(|e| rejected("issuer", &format!("{issuer:?} is not an absolute URL: {e}")))?;
+    let url =
+        url::Url::parse(issuer).map_err(|e| rejected("issuer", &format!("{issuer:?} is not an absolute URL: {e}")))?;
     if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
         return Err(rejected("issuer", &format!("{issuer:?} must be an https:// (or http://) URL with a host")));
     }
@@ -103,10 +103,9 @@ fn check_database_url(url: Option<&str>) -> Result<(), ConfigError> {
 }
 
 fn server_algorithm(key: &'static str, name: &str) -> Result<Algorithm, ConfigError> {
-    name.parse::<Algorithm>()
-        .ok()
-        .filter(|alg| !alg.is_symmetric())
-        .ok_or_else(|| rejected(key, &format!("{name:?} is not an asymmetric JWS algorithm (such as ES256, RS256, EdDSA)")))
+    name.parse::<Algorithm>().ok().filter(|alg| !alg.is_symmetric()).ok_or_else(|| {
+        rejected(key, &format!("{name:?} is not an asymmetric JWS algorithm (such as ES256, RS256, EdDSA)"))
+    })
 }
 
 /// A next key must be in every verifier's cached JWKS before it signs: the JWKS may be cached
@@ -154,7 +153,9 @@ fn check_origin(origin: &str) -> Result<(), ConfigError> {
     if serialized != origin {
         return Err(rejected(
             key,
-            &format!("{origin:?} is not an origin as browsers send it (scheme://host[:port], no path); use {serialized:?}"),
+            &format!(
+                "{origin:?} is not an origin as browsers send it (scheme://host[:port], no path); use {serialized:?}"
+            ),
         ));
     }
     Ok(())
@@ -182,7 +183,13 @@ mod tests {
     #[test]
     fn issuers_are_absolute_urls_without_query_or_fragment() {
         with(|c| c.issuer = Some("https://id.example/tenant".into())).unwrap();
-        for bad in ["id.example", "https://id.example/?a=1", "https://id.example/#x", "ftp://id.example", "https://u:p@id.example"] {
+        for bad in [
+            "id.example",
+            "https://id.example/?a=1",
+            "https://id.example/#x",
+            "ftp://id.example",
+            "https://u:p@id.example",
+        ] {
             let message = error(|c| c.issuer = Some(bad.into()));
             assert!(message.starts_with("issuer: "), "{bad}: {message}");
         }
@@ -226,7 +233,9 @@ mod tests {
     #[test]
     fn cors_origins_are_exact_origins() {
         with(|c| c.cors.allowed_origins = vec!["https://app.example".into(), "http://localhost:3000".into()]).unwrap();
-        for bad in ["*", "https://app.example/", "https://App.example", "https://app.example:443", "app.example", "file:///x"] {
+        for bad in
+            ["*", "https://app.example/", "https://App.example", "https://app.example:443", "app.example", "file:///x"]
+        {
             let message = error(|c| c.cors.allowed_origins = vec!["https://ok.example".into(), bad.into()]);
             assert!(message.starts_with("cors.allowed_origins: ") && message.contains(bad), "{bad}: {message}");
         }
