@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::CoreError;
 use tessera_core::account::{AccountStore, UserId};
+use tessera_core::audit::{AuditEvent, AuditKind, AuditSink as _};
 use tessera_core::login::client_credentials;
 use tessera_core::token_status::{authenticate_bearer, introspect as introspect_flow, revoke_token};
 
@@ -44,6 +45,13 @@ pub async fn token(
         "client_credentials" => {
             let tokens = client_credentials(&state.issuance(), &client, form.scope.as_deref(), state.now())?;
             metrics::counter!("tessera_tokens_issued_total", "grant" => "client_credentials").increment(1);
+            // Queued, written in batches off the request path (audit_queue.rs).
+            state.audit.record(
+                AuditEvent::new(AuditKind::ClientCredentialsIssued, state.now())
+                    .client(&client.client_id)
+                    .ip(Some(ip.clone()))
+                    .details(json!({ "scope": tokens.scopes.join(" "), "expires_in": tokens.access_token.expires_in })),
+            );
             tokens
         }
         "refresh_token" => {
