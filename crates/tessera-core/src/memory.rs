@@ -94,6 +94,17 @@ impl AccountStore for MemoryStore {
             None => false,
         })
     }
+
+    async fn remove_account(&self, id: &UserId) -> Result<bool, CoreError> {
+        let mut state = self.state()?;
+        let before = state.accounts.len();
+        state.accounts.retain(|a| &a.id != id);
+        let removed: Vec<FamilyId> = state.families.iter().filter(|f| &f.user_id == id).map(|f| f.id.clone()).collect();
+        state.families.retain(|f| &f.user_id != id);
+        state.tokens.retain(|t| !removed.contains(&t.family_id));
+        state.sessions.retain(|s| &s.user_id != id);
+        Ok(state.accounts.len() < before)
+    }
 }
 
 #[async_trait]

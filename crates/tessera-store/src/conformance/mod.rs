@@ -28,6 +28,7 @@ macro_rules! conformance_suite {
             accounts::account_crud,
             accounts::client_crud,
             accounts::removing_a_client_removes_its_families,
+            accounts::removing_an_account_removes_its_sessions_and_families,
             accounts::session_lifecycle,
             accounts::revoking_user_sessions_revokes_families,
             accounts::session_needs_an_account,
