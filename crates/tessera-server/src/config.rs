@@ -94,7 +94,8 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
-    /// `redis://host:port`; absent, counters stay in memory.
+    /// `redis://host:port`. Not implemented yet (counters stay in each process):
+    /// [`Config::validate`] refuses it.
     pub url: Option<String>,
 }
 
@@ -168,7 +169,7 @@ pub struct CorsConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
-    /// `smtp://…`; absent, e-mails go to `{data_dir}/outbox` and the log.
+    /// `smtp://…`. Not implemented yet: [`Config::validate`] refuses it until e-mail is sent.
     pub smtp_url: Option<String>,
 }
 
@@ -176,7 +177,7 @@ pub struct EmailConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmsConfig {
-    /// Webhook that sends SMS; absent, messages go to the outbox.
+    /// Webhook that sends SMS. Not implemented yet: [`Config::validate`] refuses it.
     pub webhook_url: Option<String>,
 }
 
