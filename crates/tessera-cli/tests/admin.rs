@@ -553,6 +553,11 @@ fn keys_revoke_withdraws_a_key_at_once_and_says_when_a_server_sees_it() {
     let done = run.json();
     assert_eq!((done["activated"].clone(), done["created"].clone()), (rsa_next["kid"].clone(), Value::Bool(false)));
     assert_eq!(done["server_reload_within"], 30);
+    let audit = data.run(&["audit", "tail", "--json"]).ok().json();
+    let revoked: Vec<&Value> =
+        audit.as_array().unwrap().iter().filter(|e| e["kind"] == "signing_key.revoked").collect();
+    assert_eq!(revoked.len(), 2, "{audit}");
+    assert_eq!(revoked[0]["details"]["kid"], active.as_str());
 }
 
 #[test]

@@ -31,7 +31,8 @@ pub struct KeysArgs {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// List the signing keys: next (published, not yet signing), active, retired.
+    /// List the signing keys: next (published, not yet signing), active, retired (published
+    /// while its tokens live), revoked (withdrawn).
     List,
     /// Start a rotation: a new key, published now, signing after keys.prepublish.
     Rotate(RotateArgs),
