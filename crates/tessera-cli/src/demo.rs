@@ -53,12 +53,16 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
     Ok(Demo { service_secret })
 }
 
-/// The text printed at a demo start.
+/// The text printed at a demo start. It says that the demo password is public and how to
+/// remove the account, since a demo started on a reachable host is an open door.
 pub fn instructions(issuer: &str, address: SocketAddr, demo: &Demo) -> String {
     let secret = &demo.service_secret;
     format!(
         "\nTessera demo on http://{address} (issuer {issuer})\n\
          \n  user   {DEMO_EMAIL} / {DEMO_PASSWORD}\n  client {DEMO_SERVICE} / {secret}\n\
+         \n  WARNING: the demo account's password is published (printed here, and in Tessera's source).\n  \
+         Do not leave it on a server that others can reach. Remove the account with\n  \
+         `tessera user remove {DEMO_EMAIL}` (with the server's --data-dir or --config).\n\
          \nTry:\n\
          \n  # log in (API authentication), then call userinfo with the access token\n\
          \n  curl -s {issuer}/auth/login -H 'content-type: application/json' \\\n    -d '{{\"username\":\"{DEMO_EMAIL}\",\"password\":\"{DEMO_PASSWORD}\"}}'\n\

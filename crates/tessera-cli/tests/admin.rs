@@ -523,3 +523,79 @@ fn concurrent_commands_all_land() {
     assert_eq!(data.run(&["client", "list", "--json"]).ok().json().as_array().unwrap().len(), 4 + 1);
     assert_eq!(data.run(&["audit", "tail", "--json"]).ok().json().as_array().unwrap().len(), 8);
 }
+
+#[test]
+fn keys_revoke_withdraws_a_key_at_once_and_says_when_a_server_sees_it() {
+    let data = Data::new();
+    let keys = data.keys();
+    let active = with_state(&keys, "ES256", "active")[0]["kid"].as_str().unwrap().to_owned();
+    let run = data.run(&["keys", "revoke", &active]).ok();
+    assert!(run.stdout.contains(&format!("ES256 key {active} is revoked")), "{}", run.stdout);
+    assert!(run.stdout.contains("signs in its place (a new key)"), "{}", run.stdout);
+    assert!(run.stderr.contains("next key reload, within 30 s"), "{}", run.stderr);
+    let keys = data.keys();
+    let revoked = keys.iter().find(|k| k["kid"] == active.as_str()).unwrap();
+    assert_eq!(revoked["state"], "revoked");
+    let successor = with_state(&keys, "ES256", "active");
+    assert_eq!(successor.len(), 1);
+    assert_ne!(successor[0]["kid"], active.as_str());
+
+    let again = data.run(&["keys", "revoke", &active]).usage_error();
+    assert!(again.contains("already revoked"), "{again}");
+    let unknown = data.run(&["keys", "revoke", "no-such-kid"]).usage_error();
+    assert!(unknown.contains("no signing key has kid no-such-kid"), "{unknown}");
+
+    // A pending next key takes over instead of a new one.
+    data.run(&["keys", "rotate", "--alg", "RS256"]).ok();
+    let keys = data.keys();
+    let (rsa_active, rsa_next) = (with_state(&keys, "RS256", "active")[0], with_state(&keys, "RS256", "next")[0]);
+    let run = data.run(&["keys", "revoke", rsa_active["kid"].as_str().unwrap(), "--json"]).ok();
+    let done = run.json();
+    assert_eq!((done["activated"].clone(), done["created"].clone()), (rsa_next["kid"].clone(), Value::Bool(false)));
+    assert_eq!(done["server_reload_within"], 30);
+    let audit = data.run(&["audit", "tail", "--json"]).ok().json();
+    let revoked: Vec<&Value> =
+        audit.as_array().unwrap().iter().filter(|e| e["kind"] == "signing_key.revoked").collect();
+    assert_eq!(revoked.len(), 2, "{audit}");
+    assert_eq!(revoked[0]["details"]["kid"], active.as_str());
+}
+
+#[test]
+fn an_unimplemented_key_stops_an_admin_command_naming_it() {
+    let data = Data::new();
+    let error = data.run_with(&["user", "list"], None, &[("TESSERA_REDIS_URL", "redis://127.0.0.1")]).usage_error();
+    assert!(error.contains("redis.url") && error.contains("not implemented"), "{error}");
+    assert!(!data.dir.exists(), "nothing was created");
+}
+
+#[test]
+fn the_demo_warns_that_its_password_is_public_and_user_remove_removes_the_account() {
+    let data = Data::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = data.spawn(&["serve", "--demo", "--listen", &listen], None, &[("TESSERA_LOG_LEVEL", "info")]);
+    let mut printed = String::new();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(server.stdout.take().unwrap()));
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("tessera is ready") {
+            break;
+        }
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    std::thread::spawn(move || for _ in lines {});
+    assert!(printed.contains("password is published"), "{printed}");
+    assert!(printed.contains("tessera user remove demo@tessera.test"), "{printed}");
+    assert!(Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap().success());
+    assert!(server.wait().unwrap().success());
+
+    let removed = data.run(&["user", "remove", "demo@tessera.test", "--json"]).ok().json();
+    assert_eq!(removed["removed"], true);
+    let users = data.run(&["user", "list", "--json"]).ok().json();
+    assert!(!users.to_string().contains("demo@tessera.test"), "{users}");
+    let again = data.run(&["user", "remove", "demo@tessera.test"]).usage_error();
+    assert!(again.contains("no account with e-mail demo@tessera.test"), "{again}");
+    let audit = data.run(&["audit", "tail", "--json"]).ok().json();
+    assert!(audit.to_string().contains("account.removed"), "{audit}");
+}

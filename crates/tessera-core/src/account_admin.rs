@@ -56,6 +56,7 @@ where
 /// it may be known to someone else, whose sessions must not outlive it.
 pub async fn set_password<S>(
     store: &S,
+    audit: &dyn AuditSink,
     random: &dyn Random,
     email: &str,
     password: &str,
@@ -72,5 +73,61 @@ where
     store
         .revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), retain_until(now.plus(max_access_ttl)), now)
         .await?;
+    audit.record(
+        AuditEvent::new(AuditKind::PasswordChanged, now)
+            .actor(account.id.as_str())
+            .details(json!({ "via": "admin", "sessions_revoked": true })),
+    );
     Ok(())
+}
+
+/// Removes an account for good: its sessions and refresh families go with it, and the access
+/// tokens it holds are refused (by `sub`) until the last of them has expired.
+pub async fn remove_account<S>(
+    store: &S,
+    audit: &dyn AuditSink,
+    email: &str,
+    max_access_ttl: i64,
+    now: Timestamp,
+) -> Result<Account, CoreError>
+where
+    S: AccountStore + RevocationStore + ?Sized,
+{
+    let email = Email::parse(email)?;
+    let account = store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })?;
+    // Revoked first: if the deletion fails, the tokens are refused all the same.
+    store.revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), now.plus(max_access_ttl), now).await?;
+    if !store.remove_account(&account.id).await? {
+        return Err(CoreError::NotFound { what: "account" });
+    }
+    audit.record(AuditEvent::new(AuditKind::AccountRemoved, now).actor(account.id.as_str()).details(json!({})));
+    Ok(account)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::MemoryAuditSink;
+    use crate::memory::MemoryStore;
+    use crate::random::TestRandom;
+    use crate::revocation::RevocationQuery;
+
+    #[tokio::test]
+    async fn password_changes_and_removals_are_audited_and_removal_revokes_by_sub() {
+        let (store, audit, random) = (MemoryStore::default(), MemoryAuditSink::default(), TestRandom::new(9));
+        let now = Timestamp::from_unix(1_750_000_000);
+        let account =
+            add_account(&store, &audit, &random, "bob@example.com", None, Some("first password"), now).await.unwrap();
+        set_password(&store, &audit, &random, "bob@example.com", "second password", 900, now).await.unwrap();
+        let removed = remove_account(&store, &audit, "BOB@example.com", 900, now).await.unwrap();
+        assert_eq!(removed.id, account.id);
+        assert!(store.account(&account.id).await.unwrap().is_none());
+        let kinds: Vec<&str> = audit.events().iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, ["account.created", "account.password_changed", "account.removed"]);
+        let query = RevocationQuery { jti: "j1", sid: None, sub: account.id.as_str(), issued_at: now };
+        let revoked = store.find_revocation(query).await;
+        assert!(revoked.unwrap().is_some(), "its access tokens are refused");
+        let again = remove_account(&store, &audit, "bob@example.com", 900, now).await;
+        assert!(matches!(again, Err(CoreError::NotFound { .. })), "{again:?}");
+    }
 }

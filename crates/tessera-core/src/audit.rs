@@ -1,12 +1,17 @@
 //! Audit events: every authentication decision, refresh, incident and revocation, as a row.
 //! No secret may reach an event: details pass through [`AuditDetails`], which redacts any
-//! member whose name says it holds one.
+//! member whose name says it holds one, and a username typed at a failed login is kept only
+//! when it is a well-formed account name ([`username_for_log`]).
 
+use std::fmt;
 use std::str::FromStr;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+use aws_lc_rs::hmac;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
 
 use crate::client::ClientId;
 use crate::clock::Timestamp;
@@ -33,17 +38,25 @@ pub enum AuditKind {
     AccountCreated,
     /// An account was disabled.
     AccountDisabled,
+    /// An account was removed.
+    AccountRemoved,
     /// A client was registered.
     ClientRegistered,
     /// A client was removed.
     ClientRemoved,
     /// A signing key was created or changed state.
     SigningKeyRotated,
+    /// A signing key was withdrawn at once (`tessera keys revoke`).
+    SigningKeyRevoked,
+    /// An account's password was set or reset by an administrator.
+    PasswordChanged,
+    /// A client-credentials access token was issued (RFC 6749 §4.4).
+    ClientCredentialsIssued,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [AuditKind; 12] = [
+    pub const ALL: [AuditKind; 16] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::RefreshRotated,
@@ -53,9 +66,13 @@ impl AuditKind {
         AuditKind::ClientAuthenticationFailed,
         AuditKind::AccountCreated,
         AuditKind::AccountDisabled,
+        AuditKind::AccountRemoved,
         AuditKind::ClientRegistered,
         AuditKind::ClientRemoved,
         AuditKind::SigningKeyRotated,
+        AuditKind::SigningKeyRevoked,
+        AuditKind::PasswordChanged,
+        AuditKind::ClientCredentialsIssued,
     ];
 
     /// The stored and logged name.
@@ -70,9 +87,13 @@ impl AuditKind {
             AuditKind::ClientAuthenticationFailed => "client.authentication_failed",
             AuditKind::AccountCreated => "account.created",
             AuditKind::AccountDisabled => "account.disabled",
+            AuditKind::AccountRemoved => "account.removed",
             AuditKind::ClientRegistered => "client.registered",
             AuditKind::ClientRemoved => "client.removed",
             AuditKind::SigningKeyRotated => "signing_key.rotated",
+            AuditKind::SigningKeyRevoked => "signing_key.revoked",
+            AuditKind::PasswordChanged => "account.password_changed",
+            AuditKind::ClientCredentialsIssued => "token.client_credentials",
         }
     }
 }
@@ -88,9 +109,38 @@ impl FromStr for AuditKind {
     }
 }
 
-/// Member names whose values are never written to the audit log.
-const SECRET_MEMBER_MARKERS: [&str; 8] =
-    ["password", "secret", "token", "code", "otp", "pepper", "private", "authorization"];
+/// Words that make a member secret wherever they stand in its name (`new_password`,
+/// `client_secret_hash`, `private_key_pem`).
+const SECRET_WORDS: [&str; 8] =
+    ["password", "passwd", "secret", "pepper", "private", "authorization", "credential", "credentials"];
+
+/// Nouns that make a member secret when its name ends with them: `refresh_token` and `mfa_code`
+/// hold one, `token_type` and `code_challenge_method` describe one and stay readable.
+const SECRET_NOUNS: [&str; 12] =
+    ["token", "tokens", "code", "codes", "otp", "jwt", "assertion", "verifier", "key", "hash", "cookie", "nonce"];
+
+/// Whether a member name says its value is a secret: its words, split at `_`, `-`, `.` and
+/// lower-to-upper case changes, contain a [`SECRET_WORDS`] entry or end with a [`SECRET_NOUNS`] one.
+fn is_secret_member(name: &str) -> bool {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut previous_lower = false;
+    for c in name.chars() {
+        let boundary = matches!(c, '_' | '-' | '.' | ' ') || (c.is_uppercase() && previous_lower);
+        if boundary && !word.is_empty() {
+            words.push(std::mem::take(&mut word));
+        }
+        if c.is_alphanumeric() {
+            word.extend(c.to_lowercase());
+        }
+        previous_lower = c.is_lowercase() || c.is_ascii_digit();
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words.iter().any(|w| SECRET_WORDS.contains(&w.as_str()))
+        || words.last().is_some_and(|last| SECRET_NOUNS.contains(&last.as_str()))
+}
 
 /// The placeholder written instead of a secret value.
 pub const REDACTED: &str = "[redacted]";
@@ -125,12 +175,7 @@ impl AuditDetails {
 fn redact_map(map: Map<String, Value>) -> Map<String, Value> {
     map.into_iter()
         .map(|(name, value)| {
-            let lower = name.to_lowercase();
-            let value = if SECRET_MEMBER_MARKERS.iter().any(|marker| lower.contains(marker)) {
-                Value::String(REDACTED.to_owned())
-            } else {
-                redact_value(value)
-            };
+            let value = if is_secret_member(&name) { Value::String(REDACTED.to_owned()) } else { redact_value(value) };
             (name, value)
         })
         .collect()
@@ -142,6 +187,51 @@ fn redact_value(value: Value) -> Value {
         Value::Array(items) => Value::Array(items.into_iter().map(redact_value).collect()),
         other => other,
     }
+}
+
+/// The key of the username hash in failed-login events (HMAC-SHA256), derived from the master
+/// key so that one installation's hashes compare with each other and no one else's. Redacted
+/// in `Debug`.
+pub struct UsernameKey(hmac::Key);
+
+impl UsernameKey {
+    /// A key from 32 bytes (see `MasterKey::audit_username_key`).
+    pub fn new(bytes: &[u8; 32]) -> UsernameKey {
+        UsernameKey(hmac::Key::new(hmac::HMAC_SHA256, bytes))
+    }
+}
+
+impl fmt::Debug for UsernameKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("UsernameKey([redacted])")
+    }
+}
+
+/// What a failed login records of the username that was typed: the account name when it is
+/// well-formed (`name@domain.tld`, at most 254 characters), else a keyed hash. People type
+/// passwords into the username field, and an audit log must not collect them; the hash still
+/// lets an operator see that the same wrong input came back, or match a suspected input.
+pub fn username_for_log(name: &str, key: &UsernameKey) -> Value {
+    if let Some(account) = well_formed_account_name(name) {
+        return Value::String(account);
+    }
+    let tag = hmac::sign(&key.0, name.as_bytes());
+    json!({ "hmac_sha256": URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16]) })
+}
+
+/// A login name as accounts hold it, if `name` is one: an e-mail address whose domain has a
+/// dot and letters-only last label, none of it spaces or control characters.
+fn well_formed_account_name(name: &str) -> Option<String> {
+    let email = crate::account::Email::parse(name).ok()?;
+    let (local, domain) = email.as_str().split_once('@')?;
+    let labels: Vec<&str> = domain.split('.').collect();
+    let top = labels.last()?;
+    let plausible = !local.is_empty()
+        && labels.len() >= 2
+        && labels.iter().all(|label| !label.is_empty())
+        && top.len() >= 2
+        && top.chars().all(|c| c.is_alphabetic());
+    plausible.then(|| email.as_str().to_owned())
 }
 
 /// One audit event.
@@ -190,6 +280,16 @@ impl AuditEvent {
     /// Sets the details, redacting secrets.
     pub fn details(mut self, details: Value) -> AuditEvent {
         self.details = AuditDetails::new(details);
+        self
+    }
+
+    /// Replaces a `username` detail given as text by [`username_for_log`]'s value, so that what
+    /// was typed reaches a log or the table only if it is an account name. Idempotent.
+    pub fn protect_username(mut self, key: &UsernameKey) -> AuditEvent {
+        if let Some(Value::String(typed)) = self.details.0.get("username") {
+            let logged = username_for_log(typed, key);
+            self.details.0.insert("username".to_owned(), logged);
+        }
         self
     }
 }
@@ -250,6 +350,51 @@ mod tests {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         assert!(text.contains("wrong secret"));
+    }
+
+    #[test]
+    fn secrets_are_redacted_by_field_and_descriptions_stay_readable() {
+        let details = AuditDetails::new(json!({
+            "token_type": "Bearer", "token_type_hint": "refresh_token", "code_challenge_method": "S256",
+            "grant_type": "client_credentials", "kid": "k1", "tokens_issued": 2,
+            "access_token": "at", "subjectToken": "st", "otp": "1", "private_key_pem": "pk",
+            "client_secret_hash": "h", "api-key": "ak", "session.cookie": "c",
+        }));
+        let map = details.as_map();
+        for readable in ["token_type", "token_type_hint", "code_challenge_method", "grant_type", "kid", "tokens_issued"]
+        {
+            assert_ne!(map[readable], REDACTED, "{readable} must stay readable");
+        }
+        for secret in [
+            "access_token",
+            "subjectToken",
+            "otp",
+            "private_key_pem",
+            "client_secret_hash",
+            "api-key",
+            "session.cookie",
+        ] {
+            assert_eq!(map[secret], REDACTED, "{secret} must be redacted");
+        }
+    }
+
+    #[test]
+    fn a_username_is_logged_only_when_it_is_an_account_name() {
+        let key = UsernameKey::new(&[7; 32]);
+        assert_eq!(username_for_log(" Alice@Example.COM ", &key), json!("alice@example.com"));
+        for typed in ["hunter2", "correct horse battery", "p@ss", "a@b", "x@host.12", "@example.com"] {
+            let logged = username_for_log(typed, &key).to_string();
+            assert!(logged.contains("hmac_sha256") && !logged.contains(typed), "{typed}: {logged}");
+        }
+        assert_eq!(username_for_log("hunter2", &key), username_for_log("hunter2", &key), "comparable");
+        assert_ne!(username_for_log("hunter2", &key), username_for_log("hunter2", &UsernameKey::new(&[8; 32])));
+        assert_eq!(format!("{key:?}"), "UsernameKey([redacted])");
+        let event = AuditEvent::new(AuditKind::LoginFailed, Timestamp::from_unix(0))
+            .details(json!({"username": "my secret password", "reason": "unknown account"}))
+            .protect_username(&key)
+            .protect_username(&key);
+        assert_eq!(event.details.as_map()["username"], username_for_log("my secret password", &key));
+        assert_eq!(event.details.as_map()["reason"], "unknown account");
     }
 
     #[test]

@@ -18,15 +18,14 @@ use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::master_key::MasterKey;
 use crate::random::Random;
-use crate::signing_key::{ActivateOutcome, KeyState, Kid, SigningKey, SigningKeyStore};
+use crate::signing_key::{ActivateOutcome, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore};
 
 fn signing_error(error: tessera_jose::Error) -> CoreError {
     CoreError::Signing(error.to_string())
 }
 
-/// Generates a key for `alg`, seals it under the master key and stores it in `state`.
-pub async fn create_signing_key(
-    store: &dyn SigningKeyStore,
+/// Generates a key for `alg` and seals it under the master key, without storing it.
+fn new_signing_key(
     master: &MasterKey,
     random: &dyn Random,
     alg: Algorithm,
@@ -40,7 +39,7 @@ pub async fn create_signing_key(
     let key = tessera_jose::SigningKey::generate(alg).map_err(signing_error)?;
     let private = serde_json::to_vec(&key.to_private_jwk()).map_err(|e| CoreError::Signing(e.to_string()))?;
     let public = key.public_jwk().map_err(signing_error)?;
-    let record = SigningKey {
+    Ok(SigningKey {
         kid: Kid::new(key.kid()),
         alg: alg.name().to_owned(),
         private_key: master.seal(key.kid(), &private, random)?,
@@ -49,7 +48,20 @@ pub async fn create_signing_key(
         not_before,
         retire_after: None,
         created_at: now,
-    };
+    })
+}
+
+/// Generates a key for `alg`, seals it under the master key and stores it in `state`.
+pub async fn create_signing_key(
+    store: &dyn SigningKeyStore,
+    master: &MasterKey,
+    random: &dyn Random,
+    alg: Algorithm,
+    state: KeyState,
+    not_before: Timestamp,
+    now: Timestamp,
+) -> Result<SigningKey, CoreError> {
+    let record = new_signing_key(master, random, alg, state, not_before, now)?;
     store.insert_signing_key(&record).await?;
     Ok(record)
 }
@@ -79,7 +91,8 @@ pub async fn ensure_signing_keys(
 }
 
 /// Starts a rotation of `alg`: a `next` key, published now and signing from `now + prepublish`.
-/// With `prepublish` 0 the key may be activated at once (caches may not know it yet).
+/// With `prepublish` 0 the key may be activated at once (caches may not know it yet). This adds
+/// a key even when one is pending (`tessera keys rotate --now`); [`start_rotation`] does not.
 pub async fn rotate_signing_key(
     store: &dyn SigningKeyStore,
     master: &MasterKey,
@@ -90,10 +103,34 @@ pub async fn rotate_signing_key(
     now: Timestamp,
 ) -> Result<SigningKey, CoreError> {
     let key = create_signing_key(store, master, random, alg, KeyState::Next, now.plus(prepublish), now).await?;
-    audit.record(AuditEvent::new(AuditKind::SigningKeyRotated, now).details(
-        json!({ "kid": key.kid.as_str(), "alg": alg.name(), "state": "next", "not_before": key.not_before.unix() }),
-    ));
+    audit_rotation(audit, &key, now);
     Ok(key)
+}
+
+/// Starts a rotation of `alg` unless one is pending, with the store deciding in one
+/// transaction: however many processes share the database, one next key is created. `None`
+/// if a `next` key of `alg` exists already.
+pub async fn start_rotation(
+    store: &dyn SigningKeyStore,
+    master: &MasterKey,
+    random: &dyn Random,
+    audit: &dyn AuditSink,
+    alg: Algorithm,
+    prepublish: i64,
+    now: Timestamp,
+) -> Result<Option<SigningKey>, CoreError> {
+    let key = new_signing_key(master, random, alg, KeyState::Next, now.plus(prepublish), now)?;
+    if !store.insert_next_signing_key(&key).await? {
+        return Ok(None);
+    }
+    audit_rotation(audit, &key, now);
+    Ok(Some(key))
+}
+
+fn audit_rotation(audit: &dyn AuditSink, key: &SigningKey, now: Timestamp) {
+    audit.record(AuditEvent::new(AuditKind::SigningKeyRotated, now).details(
+        json!({ "kid": key.kid.as_str(), "alg": key.alg, "state": "next", "not_before": key.not_before.unix() }),
+    ));
 }
 
 /// Activates every `next` key whose time has come; the key it replaces stays published for
@@ -124,7 +161,8 @@ pub async fn activate_due_keys(
 }
 
 /// Starts a rotation for each algorithm whose active key is older than `rotate_every` and
-/// that has no `next` key yet. `rotate_every` 0 turns automatic rotation off.
+/// that has no `next` key yet; several processes doing so at once create one key (see
+/// [`start_rotation`]). `rotate_every` 0 turns automatic rotation off.
 pub async fn rotate_due_keys(
     store: &dyn SigningKeyStore,
     master: &MasterKey,
@@ -148,9 +186,92 @@ pub async fn rotate_due_keys(
             .alg
             .parse::<Algorithm>()
             .map_err(|_| CoreError::CorruptData(format!("stored alg {}", active.alg)))?;
-        started.push(rotate_signing_key(store, master, random, audit, alg, prepublish, now).await?.kid);
+        if let Some(key) = start_rotation(store, master, random, audit, alg, prepublish, now).await? {
+            started.push(key.kid);
+        }
     }
     Ok(started)
+}
+
+/// What [`revoke_signing_key`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRevocation {
+    /// The revoked key's algorithm.
+    pub alg: String,
+    /// The key that signs for `alg` in its place, when the revoked key was the active one.
+    pub activated: Option<Kid>,
+    /// Whether `activated` was created for the purpose (no key was waiting as `next`).
+    pub created: bool,
+}
+
+/// Withdraws a compromised key at once: out of the JWKS, never signing again, so nothing it
+/// signed verifies. If it was the active key, the pending `next` key takes over at once, or a
+/// new key created here when none is pending. [`CoreError::NotFound`] for an unknown `kid`,
+/// [`CoreError::Conflict`] for a key revoked before.
+pub async fn revoke_signing_key(
+    store: &dyn SigningKeyStore,
+    master: &MasterKey,
+    random: &dyn Random,
+    audit: &dyn AuditSink,
+    kid: &Kid,
+    now: Timestamp,
+) -> Result<KeyRevocation, CoreError> {
+    let record = store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .find(|key| &key.kid == kid)
+        .ok_or(CoreError::NotFound { what: "signing key" })?;
+    let alg =
+        record.alg.parse::<Algorithm>().map_err(|_| CoreError::CorruptData(format!("stored alg {}", record.alg)))?;
+    let mut created = false;
+    // Two rounds at most: if no next key waits, create one (or find another process's) and retry.
+    for _ in 0..2 {
+        match store.revoke_signing_key(kid, now).await? {
+            RevokeOutcome::Revoked { activated } => {
+                audit.record(AuditEvent::new(AuditKind::SigningKeyRevoked, now).details(json!({
+                    "kid": kid.as_str(), "alg": record.alg, "previous_state": record.state.as_str(),
+                    "activated": activated.as_ref().map(Kid::as_str),
+                })));
+                let created = created && activated.is_some();
+                return Ok(KeyRevocation { alg: record.alg, activated, created });
+            }
+            RevokeOutcome::NeedsSuccessor => {
+                let successor = new_signing_key(master, random, alg, KeyState::Next, now, now)?;
+                created = store.insert_next_signing_key(&successor).await?;
+            }
+            RevokeOutcome::AlreadyRevoked => return Err(CoreError::Conflict { what: "revoked signing key" }),
+            RevokeOutcome::Unknown => return Err(CoreError::NotFound { what: "signing key" }),
+        }
+    }
+    Err(CoreError::Conflict { what: "signing key revocation in progress" })
+}
+
+/// Retires the active and next keys of algorithms the configuration no longer signs with
+/// (`tokens.signing_alg` changed): they stop signing and stay published for `retention`
+/// seconds, so the tokens they signed keep verifying until they expire.
+pub async fn retire_unconfigured_keys(
+    store: &dyn SigningKeyStore,
+    audit: &dyn AuditSink,
+    configured: &[Algorithm],
+    retention: i64,
+    now: Timestamp,
+) -> Result<Vec<Kid>, CoreError> {
+    let mut retired = Vec::new();
+    for key in store.signing_keys().await? {
+        let in_use = configured.iter().any(|alg| alg.name() == key.alg);
+        if in_use || !matches!(key.state, KeyState::Active | KeyState::Next) {
+            continue;
+        }
+        if store.retire_signing_key(&key.kid, now.plus(retention)).await? {
+            audit.record(AuditEvent::new(AuditKind::SigningKeyRotated, now).details(json!({
+                "kid": key.kid.as_str(), "alg": key.alg, "state": "retired",
+                "reason": "algorithm no longer configured", "retire_after": now.plus(retention).unix(),
+            })));
+            retired.push(key.kid);
+        }
+    }
+    Ok(retired)
 }
 
 /// The keys a server uses at one moment: a signer per algorithm (the active keys, decrypted),
@@ -176,9 +297,13 @@ impl KeyRing {
         let records = store.signing_keys().await?;
         let mut signers = HashMap::new();
         let mut public = Vec::new();
+        let mut algorithms = vec![access_alg];
         for record in records.iter().filter(|k| k.is_published(now)) {
             let jwk = Jwk::from_json(record.public_jwk.as_bytes()).map_err(|e| corrupt(&record.kid, e))?;
             public.push(VerifyingKey::from_jwk(&jwk).map_err(|e| corrupt(&record.kid, e))?);
+            if let Ok(alg) = record.alg.parse::<Algorithm>() {
+                algorithms.push(alg);
+            }
             if record.state == KeyState::Active {
                 let private = master.open(record.kid.as_str(), &record.private_key)?;
                 let jwk = Jwk::from_json(&private).map_err(|e| corrupt(&record.kid, e))?;
@@ -188,8 +313,14 @@ impl KeyRing {
         }
         let published = KeySet::new(public).map_err(signing_error)?;
         let jwks_json = Jwks { keys: published.to_public_jwks().keys }.to_json();
+        // Every algorithm of a published key, not only today's: after `tokens.signing_alg`
+        // changes, the retired key keeps verifying the tokens it signed. Only this server's own
+        // keys are in the set, each verifies only its own algorithm (RFC 8725 §3.1), and `typ`
+        // keeps ID tokens out.
+        algorithms.sort();
+        algorithms.dedup();
         let access_validator = Validator::builder(published.clone())
-            .algorithm(access_alg)
+            .algorithms(algorithms)
             .typ("at+jwt")
             .issuer(issuer)
             .accept_any_audience()

@@ -74,6 +74,11 @@ impl MasterKey {
         crate::client_secret::SecretPepper::new(&self.derive("client secret pepper")?)
     }
 
+    /// The key of the username hash in failed-login audit events, derived from the master key.
+    pub fn audit_username_key(&self) -> Result<crate::audit::UsernameKey, CoreError> {
+        Ok(crate::audit::UsernameKey::new(&self.derive("audit username hmac")?))
+    }
+
     /// Encrypts `plaintext` (a private key) bound to `kid`.
     pub fn seal(&self, kid: &str, plaintext: &[u8], random: &dyn Random) -> Result<EncryptedPrivateKey, CoreError> {
         let nonce_bytes = random_bytes::<NONCE_LEN>(random)?;

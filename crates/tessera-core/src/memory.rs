@@ -17,7 +17,7 @@ use crate::refresh::{RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateO
 use crate::retention::{AccessTtlRecord, RetentionStore};
 use crate::revocation::{Revocation, RevocationQuery, RevocationStore, RevocationTarget, retain_until};
 use crate::session::{Session, SessionId, SessionStore};
-use crate::signing_key::{ActivateOutcome, KeyState, Kid, SigningKey, SigningKeyStore};
+use crate::signing_key::{ActivateOutcome, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore};
 
 #[derive(Debug, Default)]
 struct State {
@@ -146,6 +146,18 @@ impl AccountStore for MemoryStore {
             }
             None => false,
         })
+    }
+
+    async fn remove_account(&self, id: &UserId) -> Result<bool, CoreError> {
+        let mut state = self.state()?;
+        let before = state.accounts.len();
+        state.accounts.retain(|a| &a.id != id);
+        let removed: Vec<GrantId> = state.grants.iter().filter(|g| &g.user_id == id).map(|g| g.id.clone()).collect();
+        state.grants.retain(|g| &g.user_id != id);
+        state.tokens.retain(|t| !removed.contains(&t.grant_id));
+        state.access_tokens.retain(|(grant_id, _)| !removed.contains(grant_id));
+        state.sessions.retain(|s| &s.user_id != id);
+        Ok(state.accounts.len() < before)
     }
 }
 
@@ -456,6 +468,21 @@ impl SigningKeyStore for MemoryStore {
         Ok(())
     }
 
+    async fn insert_next_signing_key(&self, key: &SigningKey) -> Result<bool, CoreError> {
+        let mut state = self.state()?;
+        if key.state != KeyState::Next {
+            return Err(CoreError::InvalidRequest { field: "state", reason: "only a next key" });
+        }
+        if state.keys.iter().any(|k| k.state == KeyState::Next && k.alg == key.alg) {
+            return Ok(false);
+        }
+        if state.keys.iter().any(|k| k.kid == key.kid) {
+            return Err(CoreError::Conflict { what: "signing key" });
+        }
+        state.keys.push(key.clone());
+        Ok(true)
+    }
+
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, CoreError> {
         Ok(self.state()?.keys.clone())
     }
@@ -491,6 +518,43 @@ impl SigningKeyStore for MemoryStore {
             }
         }
         Ok(ActivateOutcome::Activated { retired })
+    }
+
+    async fn revoke_signing_key(&self, kid: &Kid, _now: Timestamp) -> Result<RevokeOutcome, CoreError> {
+        let mut state = self.state()?;
+        let Some(key) = state.keys.iter().find(|k| &k.kid == kid).cloned() else {
+            return Ok(RevokeOutcome::Unknown);
+        };
+        let mut activated = None;
+        match key.state {
+            KeyState::Revoked => return Ok(RevokeOutcome::AlreadyRevoked),
+            KeyState::Active => {
+                // Oldest first, as `signing_keys` orders them.
+                let Some(successor) = state.keys.iter_mut().find(|k| k.state == KeyState::Next && k.alg == key.alg)
+                else {
+                    return Ok(RevokeOutcome::NeedsSuccessor);
+                };
+                successor.state = KeyState::Active;
+                activated = Some(successor.kid.clone());
+            }
+            KeyState::Next | KeyState::Retired => {}
+        }
+        if let Some(revoked) = state.keys.iter_mut().find(|k| &k.kid == kid) {
+            revoked.state = KeyState::Revoked;
+        }
+        Ok(RevokeOutcome::Revoked { activated })
+    }
+
+    async fn retire_signing_key(&self, kid: &Kid, retire_after: Timestamp) -> Result<bool, CoreError> {
+        let mut state = self.state()?;
+        let Some(key) =
+            state.keys.iter_mut().find(|k| &k.kid == kid && matches!(k.state, KeyState::Active | KeyState::Next))
+        else {
+            return Ok(false);
+        };
+        key.state = KeyState::Retired;
+        key.retire_after = Some(retire_after);
+        Ok(true)
     }
 
     async fn purge_retired_signing_keys(&self, now: Timestamp) -> Result<u64, CoreError> {

@@ -1,6 +1,8 @@
 //! Token-signing keys and their life: `next` (published in the JWKS, not yet signing), `active`
 //! (signing; one per algorithm), `retired` (published until every token it signed has expired,
-//! then deleted). Publishing a key before it signs lets verifiers cache it first (SPEC §4).
+//! then deleted), and `revoked` (withdrawn at once after a compromise: never published again,
+//! so nothing it signed verifies). Publishing a key before it signs lets verifiers cache it
+//! first (SPEC §4).
 //! The key material itself is produced and encrypted elsewhere; here it is an opaque blob.
 
 use std::fmt;
@@ -26,6 +28,8 @@ pub enum KeyState {
     Active,
     /// No longer signing; published until `retire_after`.
     Retired,
+    /// Withdrawn (compromised): never published, never signing, verifies nothing.
+    Revoked,
 }
 
 impl KeyState {
@@ -35,6 +39,7 @@ impl KeyState {
             KeyState::Next => "next",
             KeyState::Active => "active",
             KeyState::Retired => "retired",
+            KeyState::Revoked => "revoked",
         }
     }
 }
@@ -47,6 +52,7 @@ impl FromStr for KeyState {
             "next" => Ok(KeyState::Next),
             "active" => Ok(KeyState::Active),
             "retired" => Ok(KeyState::Retired),
+            "revoked" => Ok(KeyState::Revoked),
             other => Err(CoreError::CorruptData(format!("unknown key state {other:?}"))),
         }
     }
@@ -101,6 +107,7 @@ impl SigningKey {
         match self.state {
             KeyState::Next | KeyState::Active => true,
             KeyState::Retired => self.retire_after.is_some_and(|end| now < end),
+            KeyState::Revoked => false,
         }
     }
 }
@@ -126,12 +133,33 @@ pub enum ActivateOutcome {
     Unknown,
 }
 
+/// What [`SigningKeyStore::revoke_signing_key`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// The key is revoked; if it was active, `activated` is the key that signs in its place.
+    Revoked {
+        /// The `next` key promoted to active in the same transaction.
+        activated: Option<Kid>,
+    },
+    /// The key is active and no `next` key of its `alg` exists to take over; nothing changed.
+    NeedsSuccessor,
+    /// The key was revoked before.
+    AlreadyRevoked,
+    /// No key has this `kid`.
+    Unknown,
+}
+
 /// Storage of signing keys.
 #[async_trait]
 pub trait SigningKeyStore: Send + Sync {
     /// Inserts a key in state `next` or `active`. [`CoreError::Conflict`] if the `kid` exists,
     /// or if it is `active` while another key of its `alg` is (at most one active per `alg`).
     async fn insert_signing_key(&self, key: &SigningKey) -> Result<(), CoreError>;
+
+    /// Inserts `key` (state `next`) unless a `next` key of its `alg` is stored already, deciding
+    /// and writing in one transaction: of several processes starting a rotation at once, exactly
+    /// one inserts. `false`: another rotation is pending, nothing was written.
+    async fn insert_next_signing_key(&self, key: &SigningKey) -> Result<bool, CoreError>;
 
     /// Every stored key, oldest first.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>, CoreError>;
@@ -148,6 +176,16 @@ pub trait SigningKeyStore: Send + Sync {
         retire_after: Timestamp,
         now: Timestamp,
     ) -> Result<ActivateOutcome, CoreError>;
+
+    /// Withdraws a key at once: it becomes `revoked`, never published nor signing again. If it
+    /// was the active key of its `alg`, the oldest `next` key of that `alg` becomes active in
+    /// the same transaction, so the algorithm is never left without a signer; with no `next`
+    /// key, nothing changes and [`RevokeOutcome::NeedsSuccessor`] is returned.
+    async fn revoke_signing_key(&self, kid: &Kid, now: Timestamp) -> Result<RevokeOutcome, CoreError>;
+
+    /// Retires an `active` or `next` key (its algorithm is no longer configured), published
+    /// until `retire_after`. `false` if the key is not active or next.
+    async fn retire_signing_key(&self, kid: &Kid, retire_after: Timestamp) -> Result<bool, CoreError>;
 
     /// Deletes retired keys whose `retire_after` has passed; returns how many.
     async fn purge_retired_signing_keys(&self, now: Timestamp) -> Result<u64, CoreError>;
@@ -176,6 +214,7 @@ mod tests {
             key("next", KeyState::Next, None),
             key("active", KeyState::Active, None),
             key("old", KeyState::Retired, Some(100)),
+            key("compromised", KeyState::Revoked, Some(1_000)),
         ];
         let kids = |now| {
             published_keys(&keys, Timestamp::from_unix(now))

@@ -15,7 +15,9 @@ use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tessera_core::access_token::TokenPolicy;
 use tessera_core::clock::{Clock, SystemClock};
-use tessera_core::key_ring::{KeyRing, KeyRingHandle, KeyRingIssuer, activate_due_keys, rotate_due_keys};
+use tessera_core::key_ring::{
+    KeyRing, KeyRingHandle, KeyRingIssuer, activate_due_keys, retire_unconfigured_keys, rotate_due_keys,
+};
 use tessera_core::master_key::MasterKey;
 use tessera_core::random::SystemRandom;
 use tessera_core::revocation::RETENTION_LEEWAY;
@@ -29,12 +31,12 @@ use crate::config::Config;
 use crate::password_pool::BlockingPasswordCheck;
 use crate::rate_limit::{LoginLimits, WindowCounter};
 use crate::routes::{auth, oauth, ops, well_known};
-use crate::startup::{StartError, bootstrap, load_master_key, max_access_ttl};
+use crate::startup::{StartError, bootstrap, key_algorithms, load_master_key, max_access_ttl};
 use crate::state::{AppState, Shared};
 use crate::storage::open_app_store;
 
 /// How often keys are rotated/activated/reloaded and the clients' lifetimes re-read.
-const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
+pub const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
 /// How often expired rows are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// The largest request body accepted anywhere.
@@ -103,7 +105,7 @@ pub async fn prepare_with_clock(
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| StartError::io(format!("cannot listen on {}", config.listen), e))?;
-    let (audit, audit_writer) = AuditQueue::start(Arc::clone(&store));
+    let (audit, audit_writer) = AuditQueue::start(Arc::clone(&store), master.audit_username_key()?);
     let window = seconds(config.rate_limit.window);
     let limits = LoginLimits {
         per_account: WindowCounter::new(config.rate_limit.login_per_account, window),
@@ -228,6 +230,8 @@ pub async fn maintain_once(state: &AppState, master: &MasterKey, purge: bool) ->
     let store = &*state.store;
     let max_ttl = max_access_ttl(store, config, now).await?;
     state.max_access_ttl.store(max_ttl, Ordering::Relaxed);
+    // A changed `tokens.signing_alg`: the old algorithm's keys stop signing, keep verifying.
+    retire_unconfigured_keys(store, &state.audit, &key_algorithms(config)?, max_ttl + RETENTION_LEEWAY, now).await?;
     let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     rotate_due_keys(
         store,

@@ -1,11 +1,13 @@
 //! Audit events off the request path: `record` logs the event as a structured line and queues
 //! it; one task writes queued events to the store in batches, so audit writes never serialize
-//! token issuance. On shutdown the queue is drained before the process exits.
+//! token issuance. On shutdown the queue is drained before the process exits. A typed
+//! `username` (failed logins) is kept only when it is an account name, else keyed-hashed,
+//! before either the log line or the table sees it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_core::audit::{AuditEvent, AuditSink, AuditStore};
+use tessera_core::audit::{AuditEvent, AuditSink, AuditStore, UsernameKey};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -18,11 +20,16 @@ const BATCH: usize = 512;
 #[derive(Clone, Debug)]
 pub struct AuditQueue {
     sender: mpsc::Sender<AuditEvent>,
+    username_key: Arc<UsernameKey>,
 }
 
 impl AuditQueue {
-    /// Starts the writer task over `store`.
-    pub fn start<S: AuditStore + ?Sized + 'static>(store: Arc<S>) -> (AuditQueue, AuditWriter) {
+    /// Starts the writer task over `store`; `username_key` hashes typed usernames that are not
+    /// account names (`MasterKey::audit_username_key`).
+    pub fn start<S: AuditStore + ?Sized + 'static>(
+        store: Arc<S>,
+        username_key: UsernameKey,
+    ) -> (AuditQueue, AuditWriter) {
         let (sender, mut receiver) = mpsc::channel::<AuditEvent>(CAPACITY);
         let (stop, mut stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -46,7 +53,7 @@ impl AuditQueue {
                 batch.clear();
             }
         });
-        (AuditQueue { sender }, AuditWriter { stop, task })
+        (AuditQueue { sender, username_key: Arc::new(username_key) }, AuditWriter { stop, task })
     }
 }
 
@@ -84,6 +91,7 @@ async fn write<S: AuditStore + ?Sized>(store: &S, batch: &[AuditEvent]) {
 
 impl AuditSink for AuditQueue {
     fn record(&self, event: AuditEvent) {
+        let event = event.protect_username(&self.username_key);
         // The structured line: details are already redacted by AuditDetails.
         tracing::info!(
             target: "tessera::audit",

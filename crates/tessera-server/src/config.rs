@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use toml::{Table, Value};
 
+mod validate;
+
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -31,6 +33,14 @@ pub enum ConfigError {
     /// A `TESSERA_*` variable names no configuration key.
     #[error("unknown configuration variable {0} (see docs/CONFIG.md)")]
     UnknownVariable(String),
+    /// A value is well-formed but cannot be used ([`Config::validate`]).
+    #[error("{key}: {message}")]
+    Rejected {
+        /// The key, as written in the file (`tokens.access_ttl`).
+        key: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
 }
 
 /// Environment variables under `TESSERA_` that are not configuration keys.
@@ -84,7 +94,8 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisConfig {
-    /// `redis://host:port`; absent, counters stay in memory.
+    /// `redis://host:port`. Not implemented yet (counters stay in each process):
+    /// [`Config::validate`] refuses it.
     pub url: Option<String>,
 }
 
@@ -165,7 +176,7 @@ pub struct CorsConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmailConfig {
-    /// `smtp://…`; absent, e-mails go to `{data_dir}/outbox` and the log.
+    /// `smtp://…`. Not implemented yet: [`Config::validate`] refuses it until e-mail is sent.
     pub smtp_url: Option<String>,
 }
 
@@ -173,7 +184,7 @@ pub struct EmailConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmsConfig {
-    /// Webhook that sends SMS; absent, messages go to the outbox.
+    /// Webhook that sends SMS. Not implemented yet: [`Config::validate`] refuses it.
     pub webhook_url: Option<String>,
 }
 
@@ -243,7 +254,8 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Loads the file (if any), then overlays `TESSERA_*` variables from `env`.
+    /// Loads the file (if any), then overlays `TESSERA_*` variables from `env`, then checks
+    /// the result with [`Config::validate`].
     pub fn load(
         file: Option<&std::path::Path>,
         env: impl IntoIterator<Item = (String, String)>,
@@ -258,7 +270,9 @@ impl Config {
         };
         overlay_env(&mut table, env)?;
         let origin = file.map_or_else(|| "environment".to_owned(), |p| p.display().to_string());
-        Config::deserialize(Value::Table(table)).map_err(|e| invalid(&origin, e.message()))
+        let config = Config::deserialize(Value::Table(table)).map_err(|e| invalid(&origin, e.message()))?;
+        config.validate()?;
+        Ok(config)
     }
 
     /// The issuer: configured, or `http://{listen}`.

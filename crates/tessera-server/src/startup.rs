@@ -50,7 +50,7 @@ impl StartError {
 }
 
 /// The master key: `TESSERA_MASTER_KEY` if set, else `{data_dir}/master.key`, created with
-/// mode 0600 at first start.
+/// mode 0600 at first start and refused at later starts if group or others may read it.
 pub fn load_master_key(config: &Config, from_env: Option<&str>, random: &dyn Random) -> Result<MasterKey, StartError> {
     if let Some(text) = from_env {
         return MasterKey::from_base64url(text).map_err(|e| StartError::Config(format!("TESSERA_MASTER_KEY: {e}")));
@@ -71,14 +71,35 @@ pub fn load_master_key(config: &Config, from_env: Option<&str>, random: &dyn Ran
     }
 }
 
+/// Reads the key file, refusing one that others may read: whoever reads it can decrypt every
+/// signing key. The mode is checked on the opened file, so it is the file that was read.
 fn read_master_key(path: &Path) -> Result<Option<MasterKey>, StartError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => MasterKey::from_base64url(&text)
-            .map(Some)
-            .map_err(|e| StartError::Config(format!("{}: {e}", path.display()))),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(StartError::io(format!("cannot read {}", path.display()), error)),
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(StartError::io(format!("cannot read {}", path.display()), error)),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = file
+            .metadata()
+            .map_err(|e| StartError::io(format!("cannot read {}", path.display()), e))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(StartError::Config(format!(
+                "{} is readable by other users (mode {:o}); run `chmod 600 {}` and start again",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )));
+        }
     }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text)
+        .map_err(|e| StartError::io(format!("cannot read {}", path.display()), e))?;
+    MasterKey::from_base64url(&text).map(Some).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))
 }
 
 /// Writes a file only its owner can read, complete and synced before it appears under its
@@ -87,10 +108,13 @@ fn read_master_key(path: &Path) -> Result<Option<MasterKey>, StartError> {
 fn write_secret_file(path: &Path, contents: &str) -> Result<bool, StartError> {
     let failed = |e| StartError::io(format!("cannot create {}", path.display()), e);
     let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(failed)?;
+    crate::storage::create_private_dir(dir).map_err(failed)?;
     let temporary = dir.join(format!(".master.key.{}", std::process::id()));
+    // A leftover of a crashed start with the same pid; create_new then never writes through a
+    // file or link that someone else placed there.
+    let _ = std::fs::remove_file(&temporary);
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&temporary).map_err(failed)?;

@@ -1,16 +1,19 @@
-//! `tessera keys`: the server's signing keys — list them, and rotate them with
-//! pre-publication (SPEC §4): the next key is in the JWKS `keys.prepublish` before it signs, so
-//! every verifier's cache holds it first; the key it replaces stays published until every
-//! token it signed has expired.
+//! `tessera keys`: the server's signing keys — list them, rotate them with pre-publication
+//! (SPEC §4): the next key is in the JWKS `keys.prepublish` before it signs, so every
+//! verifier's cache holds it first; the key it replaces stays published until every token it
+//! signed has expired — and revoke a compromised one at once.
 
 use clap::{Args, Subcommand};
 use serde::Serialize;
-use tessera_core::key_ring::{activate_due_keys, rotate_signing_key};
+use tessera_core::CoreError;
+use tessera_core::key_ring::{activate_due_keys, revoke_signing_key, rotate_signing_key, start_rotation};
 // A retired key stays published past the longest access lifetime by the largest verifier
 // leeway, exactly as the server keeps it.
 use tessera_core::revocation::RETENTION_LEEWAY;
-use tessera_core::signing_key::{KeyState, SigningKey, SigningKeyStore};
+use tessera_core::signing_key::{KeyState, Kid, SigningKey, SigningKeyStore};
 use tessera_jose::Algorithm;
+use tessera_server::app::MAINTENANCE_EVERY;
+use tessera_server::routes::well_known::JWKS_MAX_AGE_SECONDS;
 use tessera_server::startup::key_algorithms;
 
 use super::{Admin, AdminError, StateArgs, date, date_from_now, seconds, table};
@@ -27,10 +30,20 @@ pub struct KeysArgs {
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// List the signing keys: next (published, not yet signing), active, retired.
+    /// List the signing keys: next (published, not yet signing), active, retired (published
+    /// while its tokens live), revoked (withdrawn).
     List,
     /// Start a rotation: a new key, published now, signing after keys.prepublish.
     Rotate(RotateArgs),
+    /// Withdraw a compromised key at once: out of the JWKS, never signing again, and the
+    /// tokens it signed no longer verify. An active key is replaced first.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+struct RevokeArgs {
+    /// The `kid` of the key to withdraw (see `tessera keys list`).
+    kid: String,
 }
 
 #[derive(Debug, Args)]
@@ -39,9 +52,10 @@ struct RotateArgs {
     /// configuration uses (tokens.signing_alg and tokens.id_token_alg).
     #[arg(long = "alg", value_name = "ALG", value_parser = server_algorithm)]
     algs: Vec<Algorithm>,
-    /// Sign with the new key at once, without pre-publication (after a key compromise).
-    /// Verifiers that cached the JWKS before the rotation reject the new tokens until they
-    /// fetch it again.
+    /// Sign with the new key at once, without pre-publication. The old key is retired, not
+    /// withdrawn: it stays published and its tokens keep verifying until they expire (after a
+    /// compromise, use `tessera keys revoke KID`). Verifiers that cached the JWKS before the
+    /// rotation reject the new tokens until they fetch it again.
     #[arg(long)]
     now: bool,
 }
@@ -51,7 +65,7 @@ struct RotateArgs {
 struct KeyView {
     kid: String,
     alg: String,
-    /// `next`, `active` or `retired`.
+    /// `next`, `active`, `retired` or `revoked`.
     state: &'static str,
     /// When a `next` key may start signing.
     not_before: i64,
@@ -78,6 +92,7 @@ pub fn run(args: KeysArgs, now: i64) -> Result<Output, Failure> {
     super::run(&args.state, now, async move |admin: &Admin| match args.command {
         KeysCommand::List => list(admin).await,
         KeysCommand::Rotate(rotate_args) => rotate(admin, rotate_args).await,
+        KeysCommand::Revoke(revoke_args) => revoke(admin, &revoke_args.kid).await,
     })
 }
 
@@ -130,9 +145,15 @@ async fn rotate(admin: &Admin, args: RotateArgs) -> Result<Output, AdminError> {
     let prepublish = if args.now { 0 } else { seconds(admin.config.keys.prepublish) };
     let mut rotated = Vec::new();
     for alg in &algs {
-        let key =
-            rotate_signing_key(&admin.store, &admin.master, &admin.random, &admin.audit, *alg, prepublish, admin.now)
-                .await?;
+        let (store, master, random, audit) = (&admin.store, &admin.master, &admin.random, &admin.audit);
+        let key = if args.now {
+            rotate_signing_key(store, master, random, audit, *alg, prepublish, admin.now).await?
+        } else {
+            // The server's own rotation may have started one since the check above.
+            start_rotation(store, master, random, audit, *alg, prepublish, admin.now).await?.ok_or_else(|| {
+                AdminError::usage(format!("a {alg} key is already waiting to sign; use --now to replace it at once"))
+            })?
+        };
         rotated.push(key.kid);
     }
     if args.now {
@@ -187,6 +208,60 @@ fn describe(rotation: &Rotation, admin: &Admin) -> String {
         text.push_str(&format!("{} key {} is retired; it stays published until {until}\n", key.alg, key.kid));
     }
     text
+}
+
+/// What `keys revoke` did.
+#[derive(Debug, Serialize)]
+struct Revocation {
+    kid: String,
+    alg: String,
+    state: &'static str,
+    /// The key that signs in its place, when the revoked key was active.
+    activated: Option<String>,
+    /// Whether `activated` was created now (no key was waiting as next).
+    created: bool,
+    /// Seconds within which a running server reloads its keys.
+    server_reload_within: u64,
+}
+
+async fn revoke(admin: &Admin, kid: &str) -> Result<Output, AdminError> {
+    let kid = Kid::new(kid);
+    let done = revoke_signing_key(&admin.store, &admin.master, &admin.random, &admin.audit, &kid, admin.now)
+        .await
+        .map_err(|error| match error {
+            CoreError::NotFound { .. } => {
+                AdminError::usage(format!("no signing key has kid {kid} (see tessera keys list)"))
+            }
+            CoreError::Conflict { what: "revoked signing key" } => {
+                AdminError::usage(format!("key {kid} is already revoked"))
+            }
+            other => other.into(),
+        })?;
+    let revocation = Revocation {
+        kid: kid.to_string(),
+        alg: done.alg,
+        state: KeyState::Revoked.as_str(),
+        activated: done.activated.map(|k| k.to_string()),
+        created: done.created,
+        server_reload_within: MAINTENANCE_EVERY.as_secs(),
+    };
+    let mut output = admin.print(&revocation, |r| {
+        let mut text = format!(
+            "{} key {} is revoked: it is out of the JWKS, signs nothing, and the tokens it signed no longer verify\n",
+            r.alg, r.kid
+        );
+        if let Some(successor) = &r.activated {
+            let origin = if r.created { "a new key" } else { "the key that was waiting as next" };
+            text.push_str(&format!("{} key {successor} signs in its place ({origin})\n", r.alg));
+        }
+        text
+    })?;
+    output.stderr.push(format!(
+        "note: a running server applies this at its next key reload, within {} s; verifiers that cached the JWKS \
+         keep the key until their copy expires (max-age {JWKS_MAX_AGE_SECONDS} s)",
+        MAINTENANCE_EVERY.as_secs()
+    ));
+    Ok(output)
 }
 
 /// `--alg`: an asymmetric JWS algorithm; the server's keys are never shared secrets.

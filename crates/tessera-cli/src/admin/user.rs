@@ -1,4 +1,4 @@
-//! `tessera user`: accounts — add, list, disable, set a password.
+//! `tessera user`: accounts — add, list, disable, set a password, remove.
 //!
 //! Passwords come only from standard input (`--password-stdin`), never from an argument that
 //! the shell history and `ps` would show.
@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use tessera_core::CoreError;
 use tessera_core::account::{Account, AccountStore, Email};
-use tessera_core::account_admin::{add_account, disable_account, set_password};
+use tessera_core::account_admin::{add_account, disable_account, remove_account, set_password};
 use tessera_core::password::MAX_PASSWORD_LEN;
 
 use super::{Admin, AdminError, StateArgs, date, table};
@@ -37,6 +37,12 @@ enum UserCommand {
     },
     /// Set an account's password, read from standard input.
     Passwd(PasswdArgs),
+    /// Remove an account for good, with its sessions and refresh tokens; the access tokens it
+    /// holds are refused until they expire.
+    Remove {
+        /// The account's e-mail address.
+        email: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +104,7 @@ pub fn run(args: UserArgs, now: i64) -> Result<Output, Failure> {
         UserCommand::Add(add) => add_user(admin, add, password.as_deref()).await,
         UserCommand::List => list(admin).await,
         UserCommand::Disable { email } => disable(admin, &email).await,
+        UserCommand::Remove { email } => remove(admin, &email).await,
         UserCommand::Passwd(passwd) => {
             let password = password.ok_or_else(|| AdminError::usage("no password was read"))?;
             change_password(admin, &passwd.email, &password).await
@@ -171,6 +178,36 @@ async fn disable(admin: &Admin, email: &str) -> Result<Output, AdminError> {
     })
 }
 
+/// What `user remove` did.
+#[derive(Debug, Serialize)]
+struct Removed {
+    id: String,
+    email: String,
+    removed: bool,
+    /// Access tokens issued to the account are refused until this time.
+    access_tokens_revoked_until: i64,
+}
+
+async fn remove(admin: &Admin, email: &str) -> Result<Output, AdminError> {
+    let max_access_ttl = admin.max_access_ttl().await?;
+    let account = remove_account(&admin.store, &admin.audit, email, max_access_ttl, admin.now)
+        .await
+        .map_err(|error| not_found(error, email))?;
+    let removed = Removed {
+        id: account.id.to_string(),
+        email: account.email.to_string(),
+        removed: true,
+        access_tokens_revoked_until: admin.now.plus(max_access_ttl).unix(),
+    };
+    admin.print(&removed, |r| {
+        format!(
+            "account {} removed with its sessions and refresh tokens; the access tokens it holds are refused \
+             until they expire",
+            r.email
+        )
+    })
+}
+
 /// What `user passwd` did.
 #[derive(Debug, Serialize)]
 struct PasswordSet {
@@ -180,7 +217,7 @@ struct PasswordSet {
 
 async fn change_password(admin: &Admin, email: &str, password: &str) -> Result<Output, AdminError> {
     let max_access_ttl = admin.max_access_ttl().await?;
-    set_password(&admin.store, &admin.random, email, password, max_access_ttl, admin.now)
+    set_password(&admin.store, &admin.audit, &admin.random, email, password, max_access_ttl, admin.now)
         .await
         .map_err(|error| not_found(error, email))?;
     let done = PasswordSet { email: normalized(email), password_set: true };

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::CoreError;
 use tessera_core::account::UserId;
+use tessera_core::audit::{AuditEvent, AuditKind, AuditSink as _};
 use tessera_core::flows::bearer::authenticate_bearer;
 use tessera_core::flows::client_credentials::client_credentials;
 use tessera_core::flows::introspection::introspect as introspect_flow;
@@ -46,6 +47,13 @@ pub async fn token(
         "client_credentials" => {
             let tokens = client_credentials(&state.issuance(), &client, form.scope.as_deref(), state.now())?;
             metrics::counter!("tessera_tokens_issued_total", "grant" => "client_credentials").increment(1);
+            // Queued, written in batches off the request path (audit_queue.rs).
+            state.audit.record(
+                AuditEvent::new(AuditKind::ClientCredentialsIssued, state.now())
+                    .client(&client.client_id)
+                    .ip(Some(ip.clone()))
+                    .details(json!({ "scope": tokens.scopes.join(" "), "expires_in": tokens.access_token.expires_in })),
+            );
             tokens
         }
         "refresh_token" => {

@@ -8,8 +8,10 @@ use serde_json::{Value, json};
 use crate::startup::key_algorithms;
 use crate::state::AppState;
 
-/// Cache lifetime of the JWKS: well under the key pre-publication period, so every cache has a
-/// new key before it signs.
+/// Cache lifetime of the JWKS in seconds. `keys.prepublish` must be longer (checked by
+/// `Config::validate`), so every cache has a new key before it signs.
+pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
+/// The `Cache-Control` of the JWKS; its `max-age` is [`JWKS_MAX_AGE_SECONDS`].
 const JWKS_MAX_AGE: &str = "public, max-age=300";
 
 /// The metadata common to both documents: only endpoints and values that exist.
@@ -71,4 +73,12 @@ fn set_etag(response: &mut Response, etag: &str) {
 fn cached(mut response: Response, policy: &'static str) -> Response {
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cache_control_says_the_checked_max_age() {
+        assert_eq!(super::JWKS_MAX_AGE, format!("public, max-age={}", super::JWKS_MAX_AGE_SECONDS));
+    }
 }

@@ -69,6 +69,19 @@ pub async fn removing_a_client_removes_its_grants<S: Store>(store: Arc<S>) {
     assert_eq!(session.client_id, None, "the session stays, without its client");
 }
 
+/// Removing an account removes its sessions, grants and their tokens with it.
+pub async fn removing_an_account_removes_its_sessions_and_grants<S: Store>(store: Arc<S>) {
+    let login = login(&store).await;
+    store.create_account(&account("u-other", "other@example.com")).await.unwrap();
+    assert!(store.remove_account(&UserId::new("u1")).await.unwrap());
+    assert_eq!(store.account(&UserId::new("u1")).await.unwrap(), None);
+    assert_eq!(store.session(&SessionId::new("s1")).await.unwrap(), None);
+    assert_eq!(store.grant(&login.grant.id).await.unwrap(), None);
+    assert_eq!(store.refresh_token(&login.first).await.unwrap(), None);
+    assert!(store.account(&UserId::new("u-other")).await.unwrap().is_some(), "only that account");
+    assert!(!store.remove_account(&UserId::new("u1")).await.unwrap(), "false when there is none");
+}
+
 /// Sessions are created, listed while active, and revoked with their grants.
 pub async fn session_lifecycle<S: Store>(store: Arc<S>) {
     let login = login(&store).await;

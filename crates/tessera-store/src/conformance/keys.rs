@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use tessera_core::CoreError;
 use tessera_core::clock::Timestamp;
-use tessera_core::signing_key::{ActivateOutcome, EncryptedPrivateKey, KeyState, Kid, SigningKey, published_keys};
+use tessera_core::signing_key::{
+    ActivateOutcome, EncryptedPrivateKey, KeyState, Kid, RevokeOutcome, SigningKey, published_keys,
+};
 use tessera_core::store::Store;
 
 use super::fixtures::NOW;
@@ -91,4 +93,59 @@ pub async fn concurrent_activation_exactly_one_wins<S: Store + 'static>(store: A
         store.signing_keys().await.unwrap().into_iter().filter(|k| k.state == KeyState::Active).collect();
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].kid, Kid::new("new"));
+}
+
+/// Several processes starting a rotation of one algorithm at once: exactly one next key.
+pub async fn concurrent_rotations_insert_one_next_key<S: Store + 'static>(store: Arc<S>) {
+    store.insert_signing_key(&key("old", "ES256", KeyState::Active, NOW)).await.unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            let next = key(&format!("next-{i}"), "ES256", KeyState::Next, NOW.plus(100));
+            tokio::spawn(async move { store.insert_next_signing_key(&next).await })
+        })
+        .collect();
+    let mut inserted = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() {
+            inserted += 1;
+        }
+    }
+    assert_eq!(inserted, 1);
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(keys.iter().filter(|k| k.state == KeyState::Next).count(), 1);
+    assert!(store.insert_next_signing_key(&key("rsa-next", "RS256", KeyState::Next, NOW)).await.unwrap(), "per alg");
+    let active = store.insert_next_signing_key(&key("not-next", "EdDSA", KeyState::Active, NOW)).await;
+    assert!(active.is_err(), "only next keys go through the guarded insert: {active:?}");
+}
+
+/// A revoked key leaves the JWKS at once; an active one hands over to the next key in the same
+/// transaction, and is refused (changing nothing) when there is none.
+pub async fn revocation_withdraws_a_key_and_hands_over<S: Store>(store: Arc<S>) {
+    store.insert_signing_key(&key("k1", "ES256", KeyState::Active, NOW)).await.unwrap();
+    assert_eq!(store.revoke_signing_key(&Kid::new("k1"), NOW).await.unwrap(), RevokeOutcome::NeedsSuccessor);
+    assert_eq!(store.active_signing_key("ES256").await.unwrap().unwrap().kid, Kid::new("k1"), "unchanged");
+    assert_eq!(store.revoke_signing_key(&Kid::new("nope"), NOW).await.unwrap(), RevokeOutcome::Unknown);
+
+    store.insert_signing_key(&key("k2", "ES256", KeyState::Next, NOW.plus(3_600))).await.unwrap();
+    let outcome = store.revoke_signing_key(&Kid::new("k1"), NOW.plus(1)).await.unwrap();
+    assert_eq!(outcome, RevokeOutcome::Revoked { activated: Some(Kid::new("k2")) });
+    assert_eq!(store.active_signing_key("ES256").await.unwrap().unwrap().kid, Kid::new("k2"), "before not_before");
+    assert_eq!(store.revoke_signing_key(&Kid::new("k1"), NOW.plus(2)).await.unwrap(), RevokeOutcome::AlreadyRevoked);
+    let keys = store.signing_keys().await.unwrap();
+    let kids: Vec<&str> = published_keys(&keys, NOW.plus(2)).iter().map(|k| k.kid.as_str()).collect();
+    assert_eq!(kids, ["k2"], "a revoked key is never published");
+
+    // A retired key still published, and a next key, are withdrawn without a handover.
+    store.insert_signing_key(&key("k3", "ES256", KeyState::Next, NOW.plus(10))).await.unwrap();
+    assert!(store.retire_signing_key(&Kid::new("k3"), NOW.plus(1_000)).await.unwrap());
+    assert!(!store.retire_signing_key(&Kid::new("k3"), NOW.plus(1_000)).await.unwrap(), "only active or next");
+    assert_eq!(
+        store.revoke_signing_key(&Kid::new("k3"), NOW.plus(3)).await.unwrap(),
+        RevokeOutcome::Revoked { activated: None }
+    );
+    let keys = store.signing_keys().await.unwrap();
+    assert_eq!(keys.iter().find(|k| k.kid.as_str() == "k3").unwrap().state, KeyState::Revoked);
+    assert_eq!(published_keys(&keys, NOW.plus(3)).len(), 1);
+    assert_eq!(store.purge_retired_signing_keys(NOW.plus(5_000)).await.unwrap(), 0, "revoked keys are kept on record");
 }

@@ -83,4 +83,14 @@ impl AccountStore for SqliteStore {
             .map_err(storage_error)?;
         Ok(result.rows_affected() == 1)
     }
+
+    async fn remove_account(&self, id: &UserId) -> Result<bool, CoreError> {
+        // Sessions, refresh families and their tokens go with it: ON DELETE CASCADE.
+        let result = sqlx::query("DELETE FROM accounts WHERE id = ?")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(result.rows_affected() == 1)
+    }
 }

@@ -36,9 +36,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: u32 = 8;
 
 /// The embedded migrations, in order. Text is compiled in so the binary needs no files.
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "grants", include_str!("../../migrations/sqlite/0002_grants.sql")),
+    (3, "keys", include_str!("../../migrations/sqlite/0003_keys.sql")),
 ];
 
 /// The migrator for the embedded migrations.
