@@ -83,12 +83,6 @@ impl State {
     }
 }
 
-/// Whether presenting a token rotated at `used_at` again is a benign retry (see
-/// [`RefreshStore::rotate_refresh_token`]); never with an interval of 0.
-fn within_reuse_interval(grant: &Grant, used_at: Timestamp, interval: i64, now: Timestamp) -> bool {
-    interval > 0 && grant.revoked_at.is_none() && now.unix().saturating_sub(used_at.unix()) <= interval
-}
-
 /// The in-memory store.
 #[derive(Debug, Default)]
 pub struct MemoryStore(Mutex<State>);
@@ -310,7 +304,7 @@ impl RefreshStore for MemoryStore {
             return Ok(RotateOutcome::ClientMismatch);
         }
         let retry = match token.used_at {
-            Some(used_at) if within_reuse_interval(&grant, used_at, rotation.reuse_interval, now) => true,
+            Some(used_at) if rotation.is_retry(&grant, used_at, now) => true,
             Some(_) => {
                 state.revoke_grant_with_tokens(&grant.id, now);
                 return Ok(RotateOutcome::Reused { grant_id: grant.id });

@@ -115,6 +115,17 @@ pub struct Rotation<'a> {
     pub reuse_interval: i64,
 }
 
+impl Rotation<'_> {
+    /// Whether presenting again a token of `grant` rotated at `used_at` is a benign retry
+    /// rather than a reuse: only with a reuse interval, only while the grant is not revoked,
+    /// and only within the interval. Every adapter decides with this one rule.
+    pub fn is_retry(&self, grant: &Grant, used_at: Timestamp, now: Timestamp) -> bool {
+        self.reuse_interval > 0
+            && grant.revoked_at.is_none()
+            && now.unix().saturating_sub(used_at.unix()) <= self.reuse_interval
+    }
+}
+
 /// What [`RefreshStore::rotate_refresh_token`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateOutcome {

@@ -48,13 +48,7 @@ impl RefreshStore for SqliteStore {
         }
         let retry = match used_at {
             // A benign retry within tokens.refresh_reuse_interval (docs/SECURITY.md).
-            Some(used_at)
-                if rotation.reuse_interval > 0
-                    && grant.revoked_at.is_none()
-                    && now.unix().saturating_sub(used_at) <= rotation.reuse_interval =>
-            {
-                true
-            }
+            Some(used_at) if rotation.is_retry(&grant, Timestamp::from_unix(used_at), now) => true,
             Some(_) => {
                 // RFC 9700 §4.14.2: reuse of a rotated token revokes the whole grant, with its
                 // access tokens, committed before the caller hears about it.
