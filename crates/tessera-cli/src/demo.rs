@@ -2,11 +2,11 @@
 
 use std::net::SocketAddr;
 
-use tessera_core::account::Email;
-use tessera_core::account_admin::add_account;
-use tessera_core::audit::MemoryAuditSink;
-use tessera_core::client::{ClientId, GrantType};
-use tessera_core::client_authentication::{NewClient, register_client};
+use tessera_core::flows::account_admin::add_account;
+use tessera_core::flows::client_authentication::{NewClient, register_client};
+use tessera_core::model::account::Email;
+use tessera_core::model::audit::MemoryAuditSink;
+use tessera_core::model::client::{ClientId, GrantType};
 use tessera_server::state::AppState;
 
 /// The demo account.

@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
-use tessera_core::account::{AccountStore, Email};
-use tessera_core::client::ClientId;
-use tessera_core::client_authentication::authenticate_client;
-use tessera_core::client_secret::ClientSecret;
-use tessera_core::master_key::MasterKey;
-use tessera_core::password::verify_password;
+use tessera_core::flows::client_authentication::authenticate_client;
+use tessera_core::keys::master_key::MasterKey;
+use tessera_core::model::account::{AccountStore, Email};
+use tessera_core::model::client::ClientId;
+use tessera_core::secrets::client_secret::ClientSecret;
+use tessera_core::secrets::password::verify_password;
 use tessera_store::SqliteStore;
 
 const PASSWORD: &str = "correct horse battery";

@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tessera_core::refresh::{RefreshStore, RefreshToken};
+use tessera_core::model::refresh::{RefreshStore, RefreshToken};
 use tessera_store::SqliteStore;
 
 const CHAINS: usize = 16;

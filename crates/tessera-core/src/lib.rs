@@ -10,30 +10,25 @@
 //! [`access_token::AccessTokenClaims`] and an [`access_token::AccessTokenIssuer`] signs them.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod access_token;
-pub mod account;
-pub mod account_admin;
-pub mod artifact;
-pub mod audit;
-pub mod client;
-pub mod client_authentication;
-pub mod client_secret;
+// The ground: imports nothing above it.
 pub mod clock;
 pub mod error;
-pub mod flows;
-pub mod grant;
 mod identifier;
-pub mod key_ring;
-pub mod master_key;
+pub mod random;
+
+// The domain's records, each with the storage port it needs.
+pub mod model;
+// Secrets: password hashing, client secrets.
+pub mod secrets;
+// Signing keys: their life, sealing, the ring that signs.
+pub mod keys;
+// One module per grant or flow.
+pub mod flows;
+
+/// Every port together.
+pub mod store;
+
 #[cfg(any(test, feature = "test-support"))]
 pub mod memory;
-pub mod password;
-pub mod random;
-pub mod refresh;
-pub mod retention;
-pub mod revocation;
-pub mod session;
-pub mod signing_key;
-pub mod store;
 
 pub use error::{CoreError, ErrorCode};

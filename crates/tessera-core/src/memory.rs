@@ -6,18 +6,18 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
-use crate::account::{Account, AccountStore, Email, PasswordHash, UserId};
-use crate::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, Redeemed};
-use crate::audit::{AuditEvent, AuditStore};
-use crate::client::{Client, ClientId, ClientStore};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::grant::{AccessTokenRecord, Grant, GrantId, GrantStore};
-use crate::refresh::{RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome, Rotation};
-use crate::retention::{AccessTtlRecord, RetentionStore};
-use crate::revocation::{Revocation, RevocationQuery, RevocationStore, RevocationTarget, retain_until};
-use crate::session::{Session, SessionId, SessionStore};
-use crate::signing_key::{ActivateOutcome, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore};
+use crate::keys::signing_key::{ActivateOutcome, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore};
+use crate::model::account::{Account, AccountStore, Email, PasswordHash, UserId};
+use crate::model::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, Redeemed};
+use crate::model::audit::{AuditEvent, AuditStore};
+use crate::model::client::{Client, ClientId, ClientStore};
+use crate::model::grant::{AccessTokenRecord, Grant, GrantId, GrantStore};
+use crate::model::refresh::{RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome, Rotation};
+use crate::model::retention::{AccessTtlRecord, RetentionStore};
+use crate::model::revocation::{Revocation, RevocationQuery, RevocationStore, RevocationTarget, retain_until};
+use crate::model::session::{Session, SessionId, SessionStore};
 
 #[derive(Debug, Default)]
 struct State {

@@ -1,15 +1,15 @@
 //! Every storage port together: what a backend implements and what the server holds.
 
-use crate::account::AccountStore;
-use crate::artifact::ArtifactStore;
-use crate::audit::AuditStore;
-use crate::client::ClientStore;
-use crate::grant::GrantStore;
-use crate::refresh::RefreshStore;
-use crate::retention::RetentionStore;
-use crate::revocation::RevocationStore;
-use crate::session::SessionStore;
-use crate::signing_key::SigningKeyStore;
+use crate::keys::signing_key::SigningKeyStore;
+use crate::model::account::AccountStore;
+use crate::model::artifact::ArtifactStore;
+use crate::model::audit::AuditStore;
+use crate::model::client::ClientStore;
+use crate::model::grant::GrantStore;
+use crate::model::refresh::RefreshStore;
+use crate::model::retention::RetentionStore;
+use crate::model::revocation::RevocationStore;
+use crate::model::session::SessionStore;
 
 /// A complete storage backend. Implemented automatically for any type with every port.
 pub trait Store:

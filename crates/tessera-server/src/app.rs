@@ -13,14 +13,14 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use tessera_core::access_token::TokenPolicy;
 use tessera_core::clock::{Clock, SystemClock};
-use tessera_core::key_ring::{
+use tessera_core::keys::key_ring::{
     KeyRing, KeyRingHandle, KeyRingIssuer, activate_due_keys, retire_unconfigured_keys, rotate_due_keys,
 };
-use tessera_core::master_key::MasterKey;
+use tessera_core::keys::master_key::MasterKey;
+use tessera_core::model::access_token::TokenPolicy;
+use tessera_core::model::revocation::RETENTION_LEEWAY;
 use tessera_core::random::SystemRandom;
-use tessera_core::revocation::RETENTION_LEEWAY;
 use tessera_jose::Algorithm;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_core::audit::{AuditEvent, AuditSink, AuditStore, UsernameKey};
+use tessera_core::model::audit::{AuditEvent, AuditSink, AuditStore, UsernameKey};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tessera_core::CoreError;
-use tessera_core::client::{Client, ClientId, ClientStore};
+use tessera_core::model::client::{Client, ClientId, ClientStore};
 
 /// How long a client record read from the store is used before it is read again: the longest
 /// time a removal by another process takes to reach this server.
@@ -110,9 +110,9 @@ impl<S: ClientStore + ?Sized> ClientStore for ClientCache<S> {
 
 #[cfg(test)]
 mod tests {
-    use tessera_core::client::{ClientKind, GrantType};
     use tessera_core::clock::Timestamp;
     use tessera_core::memory::MemoryStore;
+    use tessera_core::model::client::{ClientKind, GrantType};
 
     use super::*;
 

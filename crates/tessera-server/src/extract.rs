@@ -7,10 +7,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
-use tessera_core::client::{Client, ClientId};
-use tessera_core::client_authentication::authenticate_client;
-use tessera_core::client_secret::ClientSecret;
-use tessera_core::{CoreError, audit::AuditEvent, audit::AuditKind, audit::AuditSink};
+use tessera_core::CoreError;
+use tessera_core::flows::client_authentication::authenticate_client;
+use tessera_core::model::audit::{AuditEvent, AuditKind, AuditSink};
+use tessera_core::model::client::{Client, ClientId};
+use tessera_core::secrets::client_secret::ClientSecret;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tessera_core::account::PasswordHash;
 use tessera_core::flows::login::PasswordCheck;
+use tessera_core::model::account::PasswordHash;
 use tokio::sync::Semaphore;
 
 /// Bounded, off-runtime password verification.
@@ -27,7 +27,7 @@ impl PasswordCheck for BlockingPasswordCheck {
         let Ok(_permit) = self.permits.acquire().await else { return false };
         let password = password.to_owned();
         let hash = hash.cloned();
-        tokio::task::spawn_blocking(move || tessera_core::password::verify_password(&password, hash.as_ref()))
+        tokio::task::spawn_blocking(move || tessera_core::secrets::password::verify_password(&password, hash.as_ref()))
             .await
             .unwrap_or(false)
     }

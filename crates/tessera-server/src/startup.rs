@@ -5,13 +5,13 @@ use std::io::Write;
 use std::path::Path;
 
 use tessera_core::CoreError;
-use tessera_core::client::{ClientId, GrantType};
-use tessera_core::client_authentication::{NewClient, register_client};
 use tessera_core::clock::Timestamp;
-use tessera_core::key_ring::ensure_signing_keys;
-use tessera_core::master_key::MasterKey;
+use tessera_core::flows::client_authentication::{NewClient, register_client};
+use tessera_core::keys::key_ring::ensure_signing_keys;
+use tessera_core::keys::master_key::MasterKey;
+use tessera_core::model::client::{ClientId, GrantType};
+use tessera_core::model::retention::longest_access_ttl;
 use tessera_core::random::Random;
-use tessera_core::retention::longest_access_ttl;
 use tessera_core::store::Store;
 use tessera_jose::Algorithm;
 

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use tessera_core::access_token::TokenPolicy;
-use tessera_core::client_secret::SecretPepper;
 use tessera_core::clock::{Clock, Timestamp};
 use tessera_core::flows::issuance::Issuance;
-use tessera_core::key_ring::{KeyRingHandle, KeyRingIssuer};
+use tessera_core::keys::key_ring::{KeyRingHandle, KeyRingIssuer};
+use tessera_core::model::access_token::TokenPolicy;
 use tessera_core::random::SystemRandom;
+use tessera_core::secrets::client_secret::SecretPepper;
 use tessera_jose::Algorithm;
 
 use crate::audit_queue::AuditQueue;

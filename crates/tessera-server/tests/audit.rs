@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use common::TestServer;
 use serde_json::json;
-use tessera_core::client::GrantType;
+use tessera_core::model::client::GrantType;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_credentials_are_audited_and_a_typed_password_never_is() {

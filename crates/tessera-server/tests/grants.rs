@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{TestServer, claims};
 use serde_json::{Value, json};
 use tessera_core::clock::{Clock, TestClock, Timestamp};
-use tessera_core::revocation::RETENTION_LEEWAY;
+use tessera_core::model::revocation::RETENTION_LEEWAY;
 
 const EMAIL: &str = "alice@example.com";
 const PASSWORD: &str = "correct horse battery";
@@ -31,7 +31,8 @@ async fn world(configure: impl FnOnce(&mut tessera_server::config::Config)) -> W
     let mut server = TestServer::start_with_clock(config, Arc::clone(&clock) as Arc<dyn Clock>).await;
     server.keep_temp(temp);
     server.add_user(EMAIL, PASSWORD).await;
-    let resource = server.add_client("resource", &[tessera_core::client::GrantType::ClientCredentials], &[], &[]).await;
+    let resource =
+        server.add_client("resource", &[tessera_core::model::client::GrantType::ClientCredentials], &[], &[]).await;
     World { server, clock, resource }
 }
 

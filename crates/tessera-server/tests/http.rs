@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{TestServer, claims, header};
 use serde_json::{Value, json};
-use tessera_core::client::GrantType;
+use tessera_core::model::client::GrantType;
 use tessera_jose::{KeySet, Validator};
 
 const EMAIL: &str = "alice@example.com";
@@ -376,9 +376,9 @@ async fn introspection_revocation_logout_and_userinfo() {
 async fn disabling_a_user_revokes_everything_at_once() {
     let server = server_with_alice().await;
     let login = server.login(EMAIL, PASSWORD).await;
-    tessera_core::account_admin::disable_account(
+    tessera_core::flows::account_admin::disable_account(
         &*server.state.store,
-        &tessera_core::audit::MemoryAuditSink::default(),
+        &tessera_core::model::audit::MemoryAuditSink::default(),
         EMAIL,
         900,
         server.state.now(),

@@ -6,7 +6,7 @@ mod common;
 
 use common::TestServer;
 use serde_json::{Value, json};
-use tessera_core::client::GrantType;
+use tessera_core::model::client::GrantType;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_keeps_keys_users_clients_and_refresh_families() {
@@ -27,7 +27,7 @@ async fn restart_keeps_keys_users_clients_and_refresh_families() {
     let second = TestServer::start_with(config).await;
     let jwks_after: Value = second.get("/.well-known/jwks.json", None).await.1;
     // The audit queue was drained at shutdown: the first run's login is on record.
-    let events = tessera_core::audit::AuditStore::audit_tail(&*second.state.store, 100).await.unwrap();
+    let events = tessera_core::model::audit::AuditStore::audit_tail(&*second.state.store, 100).await.unwrap();
     assert!(events.iter().any(|e| e.kind.as_str() == "login.succeeded"), "{events:?}");
     assert_eq!(jwks_before, jwks_after, "same signing keys after a restart");
     let (status, body, _) = second.post_json("/auth/refresh", json!({"refresh_token": login["refresh_token"]})).await;

@@ -25,7 +25,7 @@ async fn database_is_in_wal_mode_with_foreign_keys() {
 
 #[tokio::test]
 async fn reopening_keeps_data_and_does_not_migrate_twice() {
-    use tessera_core::account::AccountStore;
+    use tessera_core::model::account::AccountStore;
     let (store, dir) = fresh_store().await;
     let account = tessera_store::conformance::fixtures::account("u1", "u1@example.com");
     store.create_account(&account).await.unwrap();
@@ -36,7 +36,7 @@ async fn reopening_keeps_data_and_does_not_migrate_twice() {
 
 #[tokio::test]
 async fn refresh_tokens_are_stored_only_as_hashes() {
-    use tessera_core::refresh::RefreshToken;
+    use tessera_core::model::refresh::RefreshToken;
     let (store, _dir) = fresh_store().await;
     tessera_store::conformance::fixtures::login(&store).await;
     let plain = RefreshToken::parse("refresh-token-first").unwrap();
@@ -52,9 +52,9 @@ async fn a_database_of_the_first_schema_migrates_to_grants_and_keeps_its_tokens(
 
     use sqlx::SqlSafeStr as _;
     use sqlx::migrate::{Migration, MigrationType, Migrator};
-    use tessera_core::client::{ClientId, ClientStore};
-    use tessera_core::grant::{AccessTokenRecord, GrantStore};
-    use tessera_core::refresh::{RefreshStore, RefreshToken, RotateOutcome, Rotation};
+    use tessera_core::model::client::{ClientId, ClientStore};
+    use tessera_core::model::grant::{AccessTokenRecord, GrantStore};
+    use tessera_core::model::refresh::{RefreshStore, RefreshToken, RotateOutcome, Rotation};
     use tessera_store::conformance::fixtures::NOW;
 
     let dir = tempfile::tempdir().unwrap();

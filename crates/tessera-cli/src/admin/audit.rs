@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tessera_core::audit::{AuditEvent, AuditStore};
+use tessera_core::model::audit::{AuditEvent, AuditStore};
 
 use super::{Admin, AdminError, StateArgs, date};
 use crate::token::{Failure, Output};

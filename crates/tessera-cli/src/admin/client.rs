@@ -7,9 +7,9 @@ use clap::{ArgGroup, Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
 use tessera_core::CoreError;
-use tessera_core::audit::{AuditEvent, AuditKind, AuditSink};
-use tessera_core::client::{Client, ClientId, ClientStore, GrantType};
-use tessera_core::client_authentication::{NewClient, register_client};
+use tessera_core::flows::client_authentication::{NewClient, register_client};
+use tessera_core::model::audit::{AuditEvent, AuditKind, AuditSink};
+use tessera_core::model::client::{Client, ClientId, ClientStore, GrantType};
 use tessera_server::startup::FIRST_PARTY_CLIENT_ID;
 
 use super::{Admin, AdminError, StateArgs, date, table};

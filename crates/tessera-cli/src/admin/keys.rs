@@ -6,11 +6,11 @@
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use tessera_core::CoreError;
-use tessera_core::key_ring::{activate_due_keys, revoke_signing_key, rotate_signing_key, start_rotation};
+use tessera_core::keys::key_ring::{activate_due_keys, revoke_signing_key, rotate_signing_key, start_rotation};
 // A retired key stays published past the longest access lifetime by the largest verifier
 // leeway, exactly as the server keeps it.
-use tessera_core::revocation::RETENTION_LEEWAY;
-use tessera_core::signing_key::{KeyState, Kid, SigningKey, SigningKeyStore};
+use tessera_core::keys::signing_key::{KeyState, Kid, SigningKey, SigningKeyStore};
+use tessera_core::model::revocation::RETENTION_LEEWAY;
 use tessera_jose::Algorithm;
 use tessera_server::app::MAINTENANCE_EVERY;
 use tessera_server::routes::well_known::JWKS_MAX_AGE_SECONDS;

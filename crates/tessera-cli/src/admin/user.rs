@@ -8,9 +8,9 @@ use std::io::{BufRead, BufReader, IsTerminal, Read};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use tessera_core::CoreError;
-use tessera_core::account::{Account, AccountStore, Email};
-use tessera_core::account_admin::{add_account, disable_account, remove_account, set_password};
-use tessera_core::password::MAX_PASSWORD_LEN;
+use tessera_core::flows::account_admin::{add_account, disable_account, remove_account, set_password};
+use tessera_core::model::account::{Account, AccountStore, Email};
+use tessera_core::secrets::password::MAX_PASSWORD_LEN;
 
 use super::{Admin, AdminError, StateArgs, date, table};
 use crate::token::{Failure, Output};

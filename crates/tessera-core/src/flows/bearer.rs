@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::key_ring::KeyRing;
-use crate::revocation::{RevocationQuery, RevocationStore};
+use crate::keys::key_ring::KeyRing;
+use crate::model::revocation::{RevocationQuery, RevocationStore};
 
 /// The claims of a valid, unrevoked access token.
 #[derive(Debug, Clone)]

@@ -2,10 +2,10 @@
 //! authenticated, gets a token about itself. No storage and no grant: this is the hot path of
 //! service-to-service calls, and such a token is revoked alone, by its `jti`.
 
-use crate::client::{Client, GrantType};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::flows::issuance::{Issuance, IssuedTokens};
+use crate::model::client::{Client, GrantType};
 
 /// Issues a client its own access token.
 pub fn client_credentials(

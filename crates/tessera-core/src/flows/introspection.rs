@@ -2,13 +2,13 @@
 
 use serde_json::{Value, json};
 
-use crate::client::Client;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::flows::bearer::{authenticate_bearer, looks_like_jwt};
-use crate::key_ring::KeyRing;
-use crate::refresh::{RefreshStore, RefreshToken};
-use crate::revocation::RevocationStore;
+use crate::keys::key_ring::KeyRing;
+use crate::model::client::Client;
+use crate::model::refresh::{RefreshStore, RefreshToken};
+use crate::model::revocation::RevocationStore;
 
 /// RFC 7662 §2.2: an active token's claims, or `{"active": false}` for anything else (unknown,
 /// expired, revoked, malformed, or a refresh token of another client).

@@ -1,17 +1,17 @@
 //! What every token-issuing flow shares: the services it needs and the one way it makes an
 //! access token, so that the claims of every grant come from
-//! [`AccessTokenClaims`](crate::access_token::AccessTokenClaims) alone.
+//! [`AccessTokenClaims`](crate::model::access_token::AccessTokenClaims) alone.
 
-use crate::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken, TokenPolicy};
-use crate::account::UserId;
-use crate::audit::AuditSink;
-use crate::client::Client;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::grant::AccessTokenRecord;
+use crate::model::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken, TokenPolicy};
+use crate::model::account::UserId;
+use crate::model::audit::AuditSink;
+use crate::model::client::Client;
+use crate::model::grant::AccessTokenRecord;
+use crate::model::refresh::RefreshToken;
+use crate::model::session::{Session, SessionId};
 use crate::random::Random;
-use crate::refresh::RefreshToken;
-use crate::session::{Session, SessionId};
 
 /// The services a flow that issues tokens needs.
 pub struct Issuance<'a> {

@@ -6,15 +6,15 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use crate::account::{Email, PasswordHash};
-use crate::audit::{AuditEvent, AuditKind};
-use crate::client::{Client, GrantType};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::flows::issuance::{Issuance, IssuedTokens};
 use crate::flows::refresh_token::start_grant;
+use crate::model::account::{Email, PasswordHash};
+use crate::model::audit::{AuditEvent, AuditKind};
+use crate::model::client::{Client, GrantType};
+use crate::model::session::{Session, SessionId, SessionKind};
 use crate::random::random_id;
-use crate::session::{Session, SessionId, SessionKind};
 use crate::store::Store;
 
 /// `acr` of a password-only login: one factor. MFA raises it.
@@ -35,7 +35,7 @@ pub struct InlinePasswordCheck;
 #[async_trait]
 impl PasswordCheck for InlinePasswordCheck {
     async fn verify(&self, password: &str, hash: Option<&PasswordHash>) -> bool {
-        crate::password::verify_password(password, hash)
+        crate::secrets::password::verify_password(password, hash)
     }
 }
 

@@ -2,16 +2,16 @@
 
 use serde_json::json;
 
-use crate::audit::{AuditEvent, AuditKind, AuditSink};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::refresh::{RefreshStore, RefreshToken};
-use crate::revocation::{RevocationStore, RevocationTarget, retain_until};
-use crate::session::{SessionId, SessionStore};
+use crate::model::audit::{AuditEvent, AuditKind, AuditSink};
+use crate::model::refresh::{RefreshStore, RefreshToken};
+use crate::model::revocation::{RevocationStore, RevocationTarget, retain_until};
+use crate::model::session::{SessionId, SessionStore};
 
 /// Ends a session: the session and its grants in one transaction, then a `sid` revocation so
 /// that its access tokens die everywhere within their lifetime. `longest_access_ttl` is
-/// [`longest_access_ttl`](crate::retention::longest_access_ttl), read from the database.
+/// [`longest_access_ttl`](crate::model::retention::longest_access_ttl), read from the database.
 pub async fn end_session<S>(
     store: &S,
     audit: &dyn AuditSink,

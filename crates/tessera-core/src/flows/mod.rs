@@ -2,7 +2,9 @@
 //! RFC's steps (node-oidc-provider's `lib/actions/grants/`). Handlers in the server only parse
 //! and map; every decision is here, over the storage ports.
 
+pub mod account_admin;
 pub mod bearer;
+pub mod client_authentication;
 pub mod client_credentials;
 pub mod introspection;
 pub mod issuance;

@@ -7,16 +7,16 @@
 
 use serde_json::json;
 
-use crate::access_token::IssuedAccessToken;
-use crate::account::AccountStore;
-use crate::audit::{AuditEvent, AuditKind};
-use crate::client::{Client, GrantType};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::flows::issuance::{Issuance, IssuedTokens};
-use crate::grant::{Grant, GrantId, GrantStore};
-use crate::refresh::{RefreshStore, RefreshToken, RotateOutcome, Rotation};
-use crate::session::{Session, SessionStore};
+use crate::model::access_token::IssuedAccessToken;
+use crate::model::account::AccountStore;
+use crate::model::audit::{AuditEvent, AuditKind};
+use crate::model::client::{Client, GrantType};
+use crate::model::grant::{Grant, GrantId, GrantStore};
+use crate::model::refresh::{RefreshStore, RefreshToken, RotateOutcome, Rotation};
+use crate::model::session::{Session, SessionStore};
 
 /// Starts the grant of a fresh login: its first access token and, if the client may refresh,
 /// its first refresh token, stored with the grant in one step. The grant lives for the client's
@@ -181,14 +181,14 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use super::*;
-    use crate::access_token::{AccessTokenClaims, AccessTokenIssuer, TokenPolicy};
-    use crate::account::{Account, Email, UserId};
-    use crate::audit::MemoryAuditSink;
-    use crate::client::{ClientId, ClientKind};
     use crate::memory::MemoryStore;
+    use crate::model::access_token::{AccessTokenClaims, AccessTokenIssuer, TokenPolicy};
+    use crate::model::account::{Account, Email, UserId};
+    use crate::model::audit::MemoryAuditSink;
+    use crate::model::client::{ClientId, ClientKind};
+    use crate::model::revocation::{RevocationQuery, RevocationStore};
+    use crate::model::session::{SessionId, SessionKind};
     use crate::random::TestRandom;
-    use crate::revocation::{RevocationQuery, RevocationStore};
-    use crate::session::{SessionId, SessionKind};
 
     const NOW: Timestamp = Timestamp::from_unix(1_700_000_000);
 
@@ -273,7 +273,7 @@ mod tests {
             revoked_at: None,
         };
         store.create_account(&account).await.unwrap();
-        crate::client::ClientStore::create_client(&store, &client).await.unwrap();
+        crate::model::client::ClientStore::create_client(&store, &client).await.unwrap();
         store.create_session(&session).await.unwrap();
         let policy = TokenPolicy {
             issuer: "https://id.example".into(),

@@ -2,14 +2,14 @@
 
 use serde_json::json;
 
-use crate::audit::{AuditEvent, AuditKind, AuditSink};
-use crate::client::Client;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::flows::bearer::{authenticate_bearer, looks_like_jwt};
-use crate::key_ring::KeyRing;
-use crate::refresh::{RefreshStore, RefreshToken};
-use crate::revocation::{RevocationStore, RevocationTarget, retain_until};
+use crate::keys::key_ring::KeyRing;
+use crate::model::audit::{AuditEvent, AuditKind, AuditSink};
+use crate::model::client::Client;
+use crate::model::refresh::{RefreshStore, RefreshToken};
+use crate::model::revocation::{RevocationStore, RevocationTarget, retain_until};
 
 /// RFC 7009: revokes a refresh token — its whole grant, with every access token the grant
 /// issued (§2.1) — or an access token alone, by `jti`, kept until no verifier can accept it.

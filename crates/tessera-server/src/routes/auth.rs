@@ -7,14 +7,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tessera_core::CoreError;
-use tessera_core::client::{Client, ClientId, ClientStore};
 use tessera_core::flows::bearer::authenticate_bearer;
 use tessera_core::flows::issuance::IssuedTokens;
 use tessera_core::flows::login::{LoginRequest, login as login_flow};
 use tessera_core::flows::logout::{end_session, session_of_refresh_token};
 use tessera_core::flows::refresh_token::{RefreshRequest, refresh as refresh_flow};
-use tessera_core::refresh::RefreshToken;
-use tessera_core::session::SessionId;
+use tessera_core::model::client::{Client, ClientId, ClientStore};
+use tessera_core::model::refresh::RefreshToken;
+use tessera_core::model::session::SessionId;
 
 use super::token_response;
 use crate::error::ApiError;

@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::CoreError;
-use tessera_core::account::UserId;
-use tessera_core::audit::{AuditEvent, AuditKind, AuditSink as _};
 use tessera_core::flows::bearer::authenticate_bearer;
 use tessera_core::flows::client_credentials::client_credentials;
 use tessera_core::flows::introspection::introspect as introspect_flow;
 use tessera_core::flows::revocation::revoke_token;
+use tessera_core::model::account::UserId;
+use tessera_core::model::audit::{AuditEvent, AuditKind, AuditSink as _};
 
 use super::{auth::refresh_grant, no_store, token_response};
 use crate::error::{ApiError, bearer_required};
@@ -83,7 +83,7 @@ async fn client_and_token(
     peer: SocketAddr,
     headers: &HeaderMap,
     form: TokenOnlyForm,
-) -> Result<(tessera_core::client::Client, String), ApiError> {
+) -> Result<(tessera_core::model::client::Client, String), ApiError> {
     let presented = presented_client(headers, form.client_id.as_deref(), form.client_secret.as_deref())?
         .ok_or(CoreError::InvalidClient { detail: "no client credentials" })?;
     let client = authenticate(state, presented, Some(peer.ip().to_string())).await?;

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use std::sync::Arc;
-use tessera_core::audit::MemoryAuditSink;
-use tessera_core::client::GrantType;
-use tessera_core::client_authentication::{NewClient, register_client};
+use tessera_core::flows::client_authentication::{NewClient, register_client};
+use tessera_core::model::audit::MemoryAuditSink;
+use tessera_core::model::client::GrantType;
 use tessera_core::random::SystemRandom;
 
 use tessera_core::clock::{Clock, SystemClock};
@@ -102,7 +102,7 @@ impl TestServer {
     }
 
     pub async fn add_user(&self, email: &str, password: &str) -> String {
-        let account = tessera_core::account_admin::add_account(
+        let account = tessera_core::flows::account_admin::add_account(
             &*self.state.store,
             &MemoryAuditSink::default(),
             &SystemRandom::new(),

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use tessera_core::CoreError;
-use tessera_core::account::{Email, PasswordHash, UserId};
-use tessera_core::client::ClientId;
-use tessera_core::session::SessionId;
+use tessera_core::model::account::{Email, PasswordHash, UserId};
+use tessera_core::model::client::ClientId;
+use tessera_core::model::session::SessionId;
 use tessera_core::store::Store;
 
 use super::fixtures::{NOW, access, account, confidential_client, grant, login, public_client, session, token_hash};

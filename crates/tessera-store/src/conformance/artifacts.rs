@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use tessera_core::artifact::{Artifact, ArtifactHash, ArtifactKind, Redeemed};
-use tessera_core::grant::GrantId;
+use tessera_core::model::artifact::{Artifact, ArtifactHash, ArtifactKind, Redeemed};
+use tessera_core::model::grant::GrantId;
 use tessera_core::store::Store;
 
 use super::fixtures::NOW;

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use tessera_core::account::{Account, Email, PasswordHash, UserId};
-use tessera_core::client::{Client, ClientId, ClientKind, GrantType};
-use tessera_core::client_secret::{ClientSecret, SecretPepper};
 use tessera_core::clock::Timestamp;
-use tessera_core::grant::{AccessTokenRecord, Grant, GrantId};
-use tessera_core::refresh::{RefreshToken, RefreshTokenHash};
-use tessera_core::session::{Session, SessionId, SessionKind};
+use tessera_core::model::account::{Account, Email, PasswordHash, UserId};
+use tessera_core::model::client::{Client, ClientId, ClientKind, GrantType};
+use tessera_core::model::grant::{AccessTokenRecord, Grant, GrantId};
+use tessera_core::model::refresh::{RefreshToken, RefreshTokenHash};
+use tessera_core::model::session::{Session, SessionId, SessionKind};
+use tessera_core::secrets::client_secret::{ClientSecret, SecretPepper};
 use tessera_core::store::Store;
 
 /// The "now" the tests start from.

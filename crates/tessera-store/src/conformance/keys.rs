@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tessera_core::CoreError;
 use tessera_core::clock::Timestamp;
-use tessera_core::signing_key::{
+use tessera_core::keys::signing_key::{
     ActivateOutcome, EncryptedPrivateKey, KeyState, Kid, RevokeOutcome, SigningKey, published_keys,
 };
 use tessera_core::store::Store;

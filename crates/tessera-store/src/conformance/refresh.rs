@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use tessera_core::client::ClientId;
 use tessera_core::clock::Timestamp;
-use tessera_core::grant::AccessTokenRecord;
-use tessera_core::refresh::{RefreshTokenHash, RotateOutcome, Rotation};
-use tessera_core::revocation::{RevocationQuery, RevocationTarget, retain_until};
-use tessera_core::session::SessionId;
+use tessera_core::model::client::ClientId;
+use tessera_core::model::grant::AccessTokenRecord;
+use tessera_core::model::refresh::{RefreshTokenHash, RotateOutcome, Rotation};
+use tessera_core::model::revocation::{RevocationQuery, RevocationTarget, retain_until};
+use tessera_core::model::session::SessionId;
 use tessera_core::store::Store;
 
 use super::fixtures::{GRANT_TTL, NOW, access, confidential_client, grant, login, session, token_hash};

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use tessera_core::audit::{AuditEvent, AuditKind, REDACTED};
-use tessera_core::client::ClientId;
-use tessera_core::revocation::{RevocationQuery, RevocationTarget};
+use tessera_core::model::audit::{AuditEvent, AuditKind, REDACTED};
+use tessera_core::model::client::ClientId;
+use tessera_core::model::revocation::{RevocationQuery, RevocationTarget};
 use tessera_core::store::Store;
 
 use super::fixtures::NOW;

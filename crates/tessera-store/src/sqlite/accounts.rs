@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use tessera_core::CoreError;
-use tessera_core::account::{Account, AccountStore, Email, PasswordHash, UserId};
 use tessera_core::clock::Timestamp;
+use tessera_core::model::account::{Account, AccountStore, Email, PasswordHash, UserId};
 
 use super::{SqliteStore, storage_error, write_error};
 

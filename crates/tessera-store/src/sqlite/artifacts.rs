@@ -5,9 +5,9 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use tessera_core::CoreError;
-use tessera_core::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, Redeemed};
 use tessera_core::clock::Timestamp;
-use tessera_core::grant::GrantId;
+use tessera_core::model::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, Redeemed};
+use tessera_core::model::grant::GrantId;
 
 use super::{SqliteStore, storage_error, write_error};
 

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use tessera_core::CoreError;
-use tessera_core::audit::{AuditDetails, AuditEvent, AuditStore};
-use tessera_core::client::ClientId;
 use tessera_core::clock::Timestamp;
+use tessera_core::model::audit::{AuditDetails, AuditEvent, AuditStore};
+use tessera_core::model::client::ClientId;
 
 use super::{SqliteStore, storage_error};
 

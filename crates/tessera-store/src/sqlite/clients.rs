@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use tessera_core::CoreError;
-use tessera_core::client::{Client, ClientId, ClientKind, ClientStore};
-use tessera_core::client_secret::ClientSecretHash;
 use tessera_core::clock::Timestamp;
+use tessera_core::model::client::{Client, ClientId, ClientKind, ClientStore};
+use tessera_core::secrets::client_secret::ClientSecretHash;
 
 use super::{SqliteStore, decode_list, encode_list, storage_error, write_error};
 

@@ -5,13 +5,13 @@ use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row as _, Sqlite, Transaction};
 use tessera_core::CoreError;
-use tessera_core::account::UserId;
-use tessera_core::client::ClientId;
 use tessera_core::clock::Timestamp;
-use tessera_core::grant::{AccessTokenRecord, Grant, GrantId, GrantStore};
-use tessera_core::refresh::RefreshTokenHash;
-use tessera_core::revocation::RETENTION_LEEWAY;
-use tessera_core::session::SessionId;
+use tessera_core::model::account::UserId;
+use tessera_core::model::client::ClientId;
+use tessera_core::model::grant::{AccessTokenRecord, Grant, GrantId, GrantStore};
+use tessera_core::model::refresh::RefreshTokenHash;
+use tessera_core::model::revocation::RETENTION_LEEWAY;
+use tessera_core::model::session::SessionId;
 
 use super::{SqliteStore, decode_list, encode_list, storage_error, write_error};
 

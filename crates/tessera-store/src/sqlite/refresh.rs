@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use tessera_core::CoreError;
-use tessera_core::client::ClientId;
 use tessera_core::clock::Timestamp;
-use tessera_core::grant::{Grant, GrantId};
-use tessera_core::refresh::{RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome, Rotation};
+use tessera_core::model::client::ClientId;
+use tessera_core::model::grant::{Grant, GrantId};
+use tessera_core::model::refresh::{RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome, Rotation};
 
 use super::grants::{GRANT_COLUMNS, grant_from_row, record_access_token, revoke_grant_in};
 use super::{SqliteStore, storage_error, write_error};

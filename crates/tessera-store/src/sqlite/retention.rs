@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tessera_core::CoreError;
 use tessera_core::clock::Timestamp;
-use tessera_core::retention::{AccessTtlRecord, RetentionStore};
+use tessera_core::model::retention::{AccessTtlRecord, RetentionStore};
 
 use super::{SqliteStore, storage_error};
 

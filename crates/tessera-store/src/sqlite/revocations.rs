@@ -5,7 +5,7 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use tessera_core::CoreError;
 use tessera_core::clock::Timestamp;
-use tessera_core::revocation::{Revocation, RevocationQuery, RevocationStore, RevocationTarget};
+use tessera_core::model::revocation::{Revocation, RevocationQuery, RevocationStore, RevocationTarget};
 
 use super::{SqliteStore, storage_error};
 

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use tessera_core::CoreError;
-use tessera_core::account::UserId;
-use tessera_core::client::ClientId;
 use tessera_core::clock::Timestamp;
-use tessera_core::session::{Session, SessionId, SessionStore};
+use tessera_core::model::account::UserId;
+use tessera_core::model::client::ClientId;
+use tessera_core::model::session::{Session, SessionId, SessionStore};
 
 use super::{SqliteStore, decode_list, encode_list, storage_error, write_error};
 

@@ -5,7 +5,7 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use tessera_core::CoreError;
 use tessera_core::clock::Timestamp;
-use tessera_core::signing_key::{
+use tessera_core::keys::signing_key::{
     ActivateOutcome, EncryptedPrivateKey, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore,
 };
 

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::grant::GrantId;
+use crate::model::grant::GrantId;
 
 /// What an artifact is; one namespace each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

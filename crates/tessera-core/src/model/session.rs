@@ -7,11 +7,11 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 
-use crate::account::UserId;
-use crate::client::ClientId;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::identifier::string_identifier;
+use crate::model::account::UserId;
+use crate::model::client::ClientId;
 
 string_identifier!(
     /// A session id, the `sid` claim.

@@ -10,8 +10,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::CoreError;
+use crate::keys::signing_key::EncryptedPrivateKey;
 use crate::random::{Random, random_bytes};
-use crate::signing_key::EncryptedPrivateKey;
 
 /// Version byte in front of every sealed key, so the format can change later.
 const FORMAT: u8 = 1;
@@ -70,13 +70,13 @@ impl MasterKey {
     }
 
     /// The pepper that keys client-secret hashes, derived from the master key.
-    pub fn client_secret_pepper(&self) -> Result<crate::client_secret::SecretPepper, CoreError> {
-        crate::client_secret::SecretPepper::new(&self.derive("client secret pepper")?)
+    pub fn client_secret_pepper(&self) -> Result<crate::secrets::client_secret::SecretPepper, CoreError> {
+        crate::secrets::client_secret::SecretPepper::new(&self.derive("client secret pepper")?)
     }
 
     /// The key of the username hash in failed-login audit events, derived from the master key.
-    pub fn audit_username_key(&self) -> Result<crate::audit::UsernameKey, CoreError> {
-        Ok(crate::audit::UsernameKey::new(&self.derive("audit username hmac")?))
+    pub fn audit_username_key(&self) -> Result<crate::model::audit::UsernameKey, CoreError> {
+        Ok(crate::model::audit::UsernameKey::new(&self.derive("audit username hmac")?))
     }
 
     /// Encrypts `plaintext` (a private key) bound to `kid`.

@@ -6,8 +6,8 @@ use std::sync::LazyLock;
 
 use argon2::{Argon2, Block, PasswordHasher};
 
-use crate::account::PasswordHash;
 use crate::error::CoreError;
+use crate::model::account::PasswordHash;
 use crate::random::{Random, random_bytes};
 
 /// The longest password accepted: Argon2 takes any length, but hashing megabytes is a

@@ -10,10 +10,10 @@ use aws_lc_rs::digest;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::client::ClientId;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::grant::{AccessTokenRecord, Grant, GrantId};
+use crate::model::client::ClientId;
+use crate::model::grant::{AccessTokenRecord, Grant, GrantId};
 use crate::random::{Random, random_bytes};
 
 /// The longest refresh token accepted from a client; a real one has 43 characters. Bounds the
@@ -167,7 +167,7 @@ pub trait RefreshStore: Send + Sync {
     /// `client_id` → `ClientMismatch` (no change); already used at `used_at`: if the grant is
     /// not revoked and `now - used_at <= reuse_interval`, a benign retry (go on below, leaving
     /// the presented token as it is), else the grant is revoked with its access tokens (as
-    /// [`GrantStore::revoke_grant`](crate::grant::GrantStore::revoke_grant), committed before
+    /// [`GrantStore::revoke_grant`](crate::model::grant::GrantStore::revoke_grant), committed before
     /// this returns) → `Reused`; grant revoked → `Revoked`; `now >= expires_at` → `Expired`;
     /// otherwise the presented token is marked used at `now` (unless a retry), and the
     /// replacement and the access record are inserted into the grant → `Rotated` (`Retried`).
@@ -181,7 +181,7 @@ pub trait RefreshStore: Send + Sync {
     async fn refresh_token(&self, hash: &RefreshTokenHash) -> Result<Option<(Grant, RefreshTokenRecord)>, CoreError>;
 
     /// RFC 7009 §2.1: revokes the grant of the presented token with everything it issued (as
-    /// [`GrantStore::revoke_grant`](crate::grant::GrantStore::revoke_grant), in one
+    /// [`GrantStore::revoke_grant`](crate::model::grant::GrantStore::revoke_grant), in one
     /// transaction), only if the token is bound to `client_id`. `None` if the token is unknown
     /// or belongs to another client (the caller answers 200 either way, RFC 7009 §2.2).
     async fn revoke_refresh_token(

@@ -12,13 +12,13 @@
 
 use async_trait::async_trait;
 
-use crate::account::UserId;
-use crate::client::ClientId;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::identifier::string_identifier;
-use crate::refresh::RefreshTokenHash;
-use crate::session::SessionId;
+use crate::model::account::UserId;
+use crate::model::client::ClientId;
+use crate::model::refresh::RefreshTokenHash;
+use crate::model::session::SessionId;
 
 string_identifier!(
     /// Identifies a grant.
@@ -81,7 +81,7 @@ pub trait GrantStore: Send + Sync {
     /// Revokes a grant and everything it issued, in one transaction: the grant is marked
     /// revoked (the first revocation time is kept), and each of its access tokens that could
     /// still validate gets a `jti` revocation kept until
-    /// [`retain_until`](crate::revocation::retain_until) its `exp`. Idempotent: revoking again
+    /// [`retain_until`](crate::model::revocation::retain_until) its `exp`. Idempotent: revoking again
     /// adds nothing. `false` if there is no such grant.
     async fn revoke_grant(&self, id: &GrantId, now: Timestamp) -> Result<bool, CoreError>;
 

@@ -6,9 +6,9 @@
 
 use async_trait::async_trait;
 
-use crate::client::ClientStore;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
+use crate::model::client::ClientStore;
 
 /// The server's access-token lifetime as recorded in the database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,10 +1,10 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3) and client registration.
 
-use crate::client::{Client, ClientId, ClientKind, ClientStore, GrantType};
-use crate::client_secret::{ClientSecret, ClientSecretHash, SecretPepper};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
+use crate::model::client::{Client, ClientId, ClientKind, ClientStore, GrantType};
 use crate::random::Random;
+use crate::secrets::client_secret::{ClientSecret, ClientSecretHash, SecretPepper};
 
 /// A hash that no secret matches, checked for unknown clients so that an unknown `client_id`
 /// costs the same time as a wrong secret.

@@ -12,13 +12,13 @@ use std::sync::{Arc, RwLock};
 use serde_json::json;
 use tessera_jose::{Algorithm, Jwk, Jwks, KeySet, Validator, VerifyingKey};
 
-use crate::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken};
-use crate::audit::{AuditEvent, AuditKind, AuditSink};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::master_key::MasterKey;
+use crate::keys::master_key::MasterKey;
+use crate::keys::signing_key::{ActivateOutcome, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore};
+use crate::model::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken};
+use crate::model::audit::{AuditEvent, AuditKind, AuditSink};
 use crate::random::Random;
-use crate::signing_key::{ActivateOutcome, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore};
 
 fn signing_error(error: tessera_jose::Error) -> CoreError {
     CoreError::Signing(error.to_string())
@@ -416,8 +416,8 @@ pub fn decrypt_signing_key(master: &MasterKey, record: &SigningKey) -> Result<te
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::MemoryAuditSink;
     use crate::memory::MemoryStore;
+    use crate::model::audit::MemoryAuditSink;
     use crate::random::TestRandom;
 
     const ISSUER: &str = "https://id.example";
@@ -475,7 +475,7 @@ mod tests {
             exp: now.plus(900).unix(),
             iat: now.unix(),
             jti: "j1".into(),
-            client_id: crate::client::ClientId::new("web"),
+            client_id: crate::model::client::ClientId::new("web"),
             scope: Some("read".into()),
             sid: None,
             auth_time: None,

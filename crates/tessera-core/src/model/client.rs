@@ -7,10 +7,10 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::client_secret::ClientSecretHash;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::identifier::string_identifier;
+use crate::secrets::client_secret::ClientSecretHash;
 
 string_identifier!(
     /// The `client_id` (RFC 6749 §2.2), chosen by the administrator.

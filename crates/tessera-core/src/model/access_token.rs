@@ -5,13 +5,13 @@
 
 use serde::Serialize;
 
-use crate::account::UserId;
-use crate::client::{Client, ClientId};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::grant::AccessTokenRecord;
+use crate::model::account::UserId;
+use crate::model::client::{Client, ClientId};
+use crate::model::grant::AccessTokenRecord;
+use crate::model::session::Session;
 use crate::random::Random;
-use crate::session::Session;
 
 /// Server-wide facts every access token needs.
 #[derive(Clone, Debug)]

@@ -13,9 +13,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use crate::client::ClientId;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
+use crate::model::client::ClientId;
 
 /// What happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -222,7 +222,7 @@ pub fn username_for_log(name: &str, key: &UsernameKey) -> Value {
 /// A login name as accounts hold it, if `name` is one: an e-mail address whose domain has a
 /// dot and letters-only last label, none of it spaces or control characters.
 fn well_formed_account_name(name: &str) -> Option<String> {
-    let email = crate::account::Email::parse(name).ok()?;
+    let email = crate::model::account::Email::parse(name).ok()?;
     let (local, domain) = email.as_str().split_once('@')?;
     let labels: Vec<&str> = domain.split('.').collect();
     let top = labels.last()?;

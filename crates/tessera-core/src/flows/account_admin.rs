@@ -2,14 +2,14 @@
 
 use serde_json::json;
 
-use crate::account::{Account, AccountStore, Email, UserId};
-use crate::audit::{AuditEvent, AuditKind, AuditSink};
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::password::hash_password;
+use crate::model::account::{Account, AccountStore, Email, UserId};
+use crate::model::audit::{AuditEvent, AuditKind, AuditSink};
+use crate::model::revocation::{RevocationStore, RevocationTarget, retain_until};
+use crate::model::session::SessionStore;
 use crate::random::{Random, random_id};
-use crate::revocation::{RevocationStore, RevocationTarget, retain_until};
-use crate::session::SessionStore;
+use crate::secrets::password::hash_password;
 
 /// Creates an account; the password, if any, is hashed with Argon2id here.
 pub async fn add_account(
@@ -107,10 +107,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::MemoryAuditSink;
     use crate::memory::MemoryStore;
+    use crate::model::audit::MemoryAuditSink;
+    use crate::model::revocation::RevocationQuery;
     use crate::random::TestRandom;
-    use crate::revocation::RevocationQuery;
 
     #[tokio::test]
     async fn password_changes_and_removals_are_audited_and_removal_revokes_by_sub() {
