@@ -1,5 +1,6 @@
-//! Single-use artifacts in SQLite. A take is one conditional `UPDATE … RETURNING`; a verify
-//! (find, compare, count the attempt) is one `BEGIN IMMEDIATE` transaction.
+//! Single-use artifacts in SQLite, written through the group-commit writer: a take is one
+//! conditional `UPDATE … RETURNING`; a verify (find, compare, count the attempt) is one step of
+//! the writer's transaction, so no other write comes between its read and its update.
 
 use async_trait::async_trait;
 use sqlx::Row as _;
@@ -47,34 +48,39 @@ fn from_row(row: &SqliteRow) -> Result<Row, CoreError> {
 #[async_trait]
 impl ArtifactStore for SqliteStore {
     async fn put_artifact(&self, artifact: &Artifact, now: Timestamp) -> Result<(), CoreError> {
-        let mut transaction = self.write_transaction().await?;
-        sqlx::query(
-            "UPDATE artifacts SET voided_at = ?
-             WHERE kind = ? AND subject = ? AND taken_at IS NULL AND voided_at IS NULL",
-        )
-        .bind(now.unix())
-        .bind(artifact.kind.as_str())
-        .bind(&artifact.subject)
-        .execute(&mut *transaction)
+        let artifact = artifact.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE artifacts SET voided_at = ?
+                     WHERE kind = ? AND subject = ? AND taken_at IS NULL AND voided_at IS NULL",
+                )
+                .bind(now.unix())
+                .bind(artifact.kind.as_str())
+                .bind(&artifact.subject)
+                .execute(&mut *connection)
+                .await
+                .map_err(storage_error)?;
+                let payload = serde_json::to_string(&artifact.payload).map_err(|e| CoreError::CorruptData(e.to_string()))?;
+                sqlx::query(
+                    "INSERT INTO artifacts (kind, hash, subject, grant_id, payload, max_attempts, created_at, expires_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(artifact.kind.as_str())
+                .bind(artifact.hash.0.as_slice())
+                .bind(&artifact.subject)
+                .bind(artifact.grant_id.as_ref().map(GrantId::as_str))
+                .bind(payload)
+                .bind(i64::from(artifact.max_attempts))
+                .bind(artifact.created_at.unix())
+                .bind(artifact.expires_at.unix())
+                .execute(&mut *connection)
+                .await
+                .map_err(write_error("artifact", "artifact"))?;
+                Ok(())
+            })
+        })
         .await
-        .map_err(storage_error)?;
-        let payload = serde_json::to_string(&artifact.payload).map_err(|e| CoreError::CorruptData(e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO artifacts (kind, hash, subject, grant_id, payload, max_attempts, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(artifact.kind.as_str())
-        .bind(artifact.hash.0.as_slice())
-        .bind(&artifact.subject)
-        .bind(artifact.grant_id.as_ref().map(GrantId::as_str))
-        .bind(payload)
-        .bind(i64::from(artifact.max_attempts))
-        .bind(artifact.created_at.unix())
-        .bind(artifact.expires_at.unix())
-        .execute(&mut *transaction)
-        .await
-        .map_err(write_error("artifact", "artifact"))?;
-        transaction.commit().await.map_err(storage_error)
     }
 
     async fn take_artifact(
@@ -83,36 +89,42 @@ impl ArtifactStore for SqliteStore {
         hash: &ArtifactHash,
         now: Timestamp,
     ) -> Result<Redeemed, CoreError> {
-        // The decision is this one statement: exactly one concurrent caller matches the row.
-        let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE artifacts SET taken_at = ?
-             WHERE kind = ? AND hash = ? AND taken_at IS NULL AND voided_at IS NULL
-               AND expires_at > ? AND attempts < max_attempts
-             RETURNING {COLUMNS}"
-        ));
-        let taken = sqlx::query(sql)
-            .bind(now.unix())
-            .bind(kind.as_str())
-            .bind(hash.0.as_slice())
-            .bind(now.unix())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage_error)?;
-        if let Some(row) = taken {
-            return Ok(Redeemed::Taken(from_row(&row)?.artifact));
-        }
-        // taken_at never goes back to NULL, so this read cannot contradict the update above.
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM artifacts WHERE kind = ? AND hash = ?"));
-        let row = sqlx::query(sql)
-            .bind(kind.as_str())
-            .bind(hash.0.as_slice())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(storage_error)?;
-        match row.as_ref().map(from_row).transpose()? {
-            Some(row) if row.taken => Ok(Redeemed::AlreadyTaken(row.artifact)),
-            _ => Ok(Redeemed::Unknown),
-        }
+        let hash = *hash;
+        self.write(move |connection| {
+            Box::pin(async move {
+                // The decision is this one statement: exactly one concurrent caller matches the row.
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "UPDATE artifacts SET taken_at = ?
+                     WHERE kind = ? AND hash = ? AND taken_at IS NULL AND voided_at IS NULL
+                       AND expires_at > ? AND attempts < max_attempts
+                     RETURNING {COLUMNS}"
+                ));
+                let taken = sqlx::query(sql)
+                    .bind(now.unix())
+                    .bind(kind.as_str())
+                    .bind(hash.0.as_slice())
+                    .bind(now.unix())
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                if let Some(row) = taken {
+                    return Ok(Redeemed::Taken(from_row(&row)?.artifact));
+                }
+                // Same transaction: this read sees exactly what the update decided.
+                let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM artifacts WHERE kind = ? AND hash = ?"));
+                let row = sqlx::query(sql)
+                    .bind(kind.as_str())
+                    .bind(hash.0.as_slice())
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                match row.as_ref().map(from_row).transpose()? {
+                    Some(row) if row.taken => Ok(Redeemed::AlreadyTaken(row.artifact)),
+                    _ => Ok(Redeemed::Unknown),
+                }
+            })
+        })
+        .await
     }
 
     async fn verify_artifact(
@@ -122,45 +134,49 @@ impl ArtifactStore for SqliteStore {
         presented: &ArtifactHash,
         now: Timestamp,
     ) -> Result<Redeemed, CoreError> {
-        let mut transaction = self.write_transaction().await?;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM artifacts
-             WHERE kind = ? AND subject = ? AND taken_at IS NULL AND voided_at IS NULL AND expires_at > ?
-             ORDER BY created_at DESC, rowid DESC LIMIT 1"
-        ));
-        let row = sqlx::query(sql)
-            .bind(kind.as_str())
-            .bind(subject)
-            .bind(now.unix())
-            .fetch_optional(&mut *transaction)
-            .await
-            .map_err(storage_error)?;
-        let Some(row) = row.as_ref().map(from_row).transpose()? else {
-            return Ok(Redeemed::Unknown);
-        };
-        if row.attempts >= row.artifact.max_attempts {
-            return Ok(Redeemed::Exhausted);
-        }
-        let outcome = if row.artifact.hash.matches(presented) {
-            sqlx::query("UPDATE artifacts SET taken_at = ? WHERE kind = ? AND hash = ?")
-                .bind(now.unix())
-                .bind(kind.as_str())
-                .bind(row.artifact.hash.0.as_slice())
-                .execute(&mut *transaction)
-                .await
-                .map_err(storage_error)?;
-            Redeemed::Taken(row.artifact)
-        } else {
-            sqlx::query("UPDATE artifacts SET attempts = attempts + 1 WHERE kind = ? AND hash = ?")
-                .bind(kind.as_str())
-                .bind(row.artifact.hash.0.as_slice())
-                .execute(&mut *transaction)
-                .await
-                .map_err(storage_error)?;
-            Redeemed::Mismatch { remaining: row.artifact.max_attempts - row.attempts - 1 }
-        };
-        transaction.commit().await.map_err(storage_error)?;
-        Ok(outcome)
+        let (subject, presented) = (subject.to_owned(), *presented);
+        self.write(move |connection| {
+            Box::pin(async move {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {COLUMNS} FROM artifacts
+                     WHERE kind = ? AND subject = ? AND taken_at IS NULL AND voided_at IS NULL AND expires_at > ?
+                     ORDER BY created_at DESC, rowid DESC LIMIT 1"
+                ));
+                let row = sqlx::query(sql)
+                    .bind(kind.as_str())
+                    .bind(&subject)
+                    .bind(now.unix())
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                let Some(row) = row.as_ref().map(from_row).transpose()? else {
+                    return Ok(Redeemed::Unknown);
+                };
+                if row.attempts >= row.artifact.max_attempts {
+                    return Ok(Redeemed::Exhausted);
+                }
+                let outcome = if row.artifact.hash.matches(&presented) {
+                    sqlx::query("UPDATE artifacts SET taken_at = ? WHERE kind = ? AND hash = ?")
+                        .bind(now.unix())
+                        .bind(kind.as_str())
+                        .bind(row.artifact.hash.0.as_slice())
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(storage_error)?;
+                    Redeemed::Taken(row.artifact)
+                } else {
+                    sqlx::query("UPDATE artifacts SET attempts = attempts + 1 WHERE kind = ? AND hash = ?")
+                        .bind(kind.as_str())
+                        .bind(row.artifact.hash.0.as_slice())
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(storage_error)?;
+                    Redeemed::Mismatch { remaining: row.artifact.max_attempts - row.attempts - 1 }
+                };
+                Ok(outcome)
+            })
+        })
+        .await
     }
 
     async fn purge_expired_artifacts(&self, now: Timestamp) -> Result<u64, CoreError> {

@@ -28,23 +28,31 @@ fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, CoreError> {
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit_events(&self, events: &[AuditEvent]) -> Result<(), CoreError> {
-        let mut transaction = self.write_transaction().await?;
-        for event in events {
-            sqlx::query(
-                "INSERT INTO audit_events (kind, actor, ip, client_id, details, time)
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(event.kind.as_str())
-            .bind(event.actor.as_deref())
-            .bind(event.ip.as_deref())
-            .bind(event.client_id.as_ref().map(ClientId::as_str))
-            .bind(event.details.to_json())
-            .bind(event.time.unix())
-            .execute(&mut *transaction)
-            .await
-            .map_err(storage_error)?;
+        if events.is_empty() {
+            return Ok(());
         }
-        transaction.commit().await.map_err(storage_error)
+        let events = events.to_vec();
+        self.write(move |connection| {
+            Box::pin(async move {
+                for event in &events {
+                    sqlx::query(
+                        "INSERT INTO audit_events (kind, actor, ip, client_id, details, time)
+                         VALUES (?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(event.kind.as_str())
+                    .bind(event.actor.as_deref())
+                    .bind(event.ip.as_deref())
+                    .bind(event.client_id.as_ref().map(ClientId::as_str))
+                    .bind(event.details.to_json())
+                    .bind(event.time.unix())
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 
     async fn audit_tail(&self, limit: u32) -> Result<Vec<AuditEvent>, CoreError> {

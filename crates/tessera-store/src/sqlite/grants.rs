@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row as _, Sqlite, Transaction};
+use sqlx::{Row as _, SqliteConnection};
 use tessera_core::CoreError;
 use tessera_core::clock::Timestamp;
 use tessera_core::model::account::UserId;
@@ -36,7 +36,7 @@ pub(super) fn grant_from_row(row: &SqliteRow) -> Result<Grant, CoreError> {
 
 /// Records an access token under its grant, inside the caller's transaction.
 pub(super) async fn record_access_token(
-    transaction: &mut Transaction<'static, Sqlite>,
+    connection: &mut SqliteConnection,
     grant_id: &GrantId,
     token: &AccessTokenRecord,
 ) -> Result<(), CoreError> {
@@ -44,7 +44,7 @@ pub(super) async fn record_access_token(
         .bind(&token.jti)
         .bind(grant_id.as_str())
         .bind(token.expires_at.unix())
-        .execute(&mut **transaction)
+        .execute(&mut *connection)
         .await
         .map_err(write_error("access token", "grant"))?;
     Ok(())
@@ -53,7 +53,7 @@ pub(super) async fn record_access_token(
 /// Revokes a grant and its live access tokens inside the caller's transaction; `false` if the
 /// grant does not exist. A grant already revoked gains nothing: its tokens were revoked then.
 pub(super) async fn revoke_grant_in(
-    transaction: &mut Transaction<'static, Sqlite>,
+    connection: &mut SqliteConnection,
     id: &GrantId,
     now: Timestamp,
 ) -> Result<bool, CoreError> {
@@ -61,13 +61,13 @@ pub(super) async fn revoke_grant_in(
         sqlx::query_scalar("UPDATE grants SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING id")
             .bind(now.unix())
             .bind(id.as_str())
-            .fetch_optional(&mut **transaction)
+            .fetch_optional(&mut *connection)
             .await
             .map_err(storage_error)?;
     if newly.is_none() {
         let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM grants WHERE id = ?")
             .bind(id.as_str())
-            .fetch_optional(&mut **transaction)
+            .fetch_optional(&mut *connection)
             .await
             .map_err(storage_error)?;
         return Ok(exists.is_some());
@@ -84,7 +84,7 @@ pub(super) async fn revoke_grant_in(
     .bind(id.as_str())
     .bind(RETENTION_LEEWAY)
     .bind(now.unix())
-    .execute(&mut **transaction)
+    .execute(&mut *connection)
     .await
     .map_err(storage_error)?;
     Ok(true)
@@ -98,33 +98,38 @@ impl GrantStore for SqliteStore {
         first_refresh: Option<&RefreshTokenHash>,
         access_token: &AccessTokenRecord,
     ) -> Result<(), CoreError> {
-        let mut transaction = self.write_transaction().await?;
-        sqlx::query(
-            "INSERT INTO grants (id, client_id, user_id, sid, scopes, created_at, expires_at, revoked_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(grant.id.as_str())
-        .bind(grant.client_id.as_str())
-        .bind(grant.user_id.as_str())
-        .bind(grant.sid.as_str())
-        .bind(encode_list(&grant.scopes)?)
-        .bind(grant.created_at.unix())
-        .bind(grant.expires_at.unix())
-        .bind(grant.revoked_at.map(Timestamp::unix))
-        .execute(&mut *transaction)
-        .await
-        .map_err(write_error("grant", "client, account or session"))?;
-        if let Some(first) = first_refresh {
-            sqlx::query("INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?, ?, ?)")
-                .bind(first.as_bytes().as_slice())
+        let (grant, first_refresh, access_token) = (grant.clone(), first_refresh.copied(), access_token.clone());
+        self.write(move |connection| {
+            Box::pin(async move {
+                let scopes = encode_list(&grant.scopes)?;
+                sqlx::query(
+                    "INSERT INTO grants (id, client_id, user_id, sid, scopes, created_at, expires_at, revoked_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                )
                 .bind(grant.id.as_str())
+                .bind(grant.client_id.as_str())
+                .bind(grant.user_id.as_str())
+                .bind(grant.sid.as_str())
+                .bind(scopes)
                 .bind(grant.created_at.unix())
-                .execute(&mut *transaction)
+                .bind(grant.expires_at.unix())
+                .bind(grant.revoked_at.map(Timestamp::unix))
+                .execute(&mut *connection)
                 .await
-                .map_err(write_error("grant", "grant"))?;
-        }
-        record_access_token(&mut transaction, &grant.id, access_token).await?;
-        transaction.commit().await.map_err(storage_error)
+                .map_err(write_error("grant", "client, account or session"))?;
+                if let Some(first) = first_refresh {
+                    sqlx::query("INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?, ?, ?)")
+                        .bind(first.as_bytes().as_slice())
+                        .bind(grant.id.as_str())
+                        .bind(grant.created_at.unix())
+                        .execute(&mut *connection)
+                        .await
+                        .map_err(write_error("grant", "grant"))?;
+                }
+                record_access_token(connection, &grant.id, &access_token).await
+            })
+        })
+        .await
     }
 
     async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, CoreError> {
@@ -134,10 +139,8 @@ impl GrantStore for SqliteStore {
     }
 
     async fn revoke_grant(&self, id: &GrantId, now: Timestamp) -> Result<bool, CoreError> {
-        let mut transaction = self.write_transaction().await?;
-        let found = revoke_grant_in(&mut transaction, id, now).await?;
-        transaction.commit().await.map_err(storage_error)?;
-        Ok(found)
+        let id = id.clone();
+        self.write(move |connection| Box::pin(async move { revoke_grant_in(connection, &id, now).await })).await
     }
 
     async fn purge_expired_grants(&self, now: Timestamp) -> Result<u64, CoreError> {

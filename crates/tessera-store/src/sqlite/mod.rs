@@ -16,6 +16,7 @@ mod retention;
 mod revocations;
 mod sessions;
 mod signing_keys;
+mod writer;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -25,7 +26,7 @@ use std::time::Duration;
 use sqlx::SqlSafeStr as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{ConnectOptions as _, Sqlite, SqliteConnection, Transaction};
 use tessera_core::CoreError;
 
 /// How long a writer waits for the lock before giving up. Generous: writes are short, and a
@@ -58,6 +59,7 @@ pub fn migrator() -> Migrator {
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: writer::Writer,
 }
 
 impl SqliteStore {
@@ -82,11 +84,13 @@ impl SqliteStore {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(storage_error)?;
         migrator().run(&pool).await.map_err(|error| CoreError::Storage(Box::new(error)))?;
-        Ok(SqliteStore { pool })
+        // The group-commit writer has a connection of its own, with the same guarantees.
+        let connection = options.connect().await.map_err(storage_error)?;
+        Ok(SqliteStore { pool, writer: writer::Writer::start(connection) })
     }
 
     /// The connection pool, for health checks.
@@ -99,7 +103,18 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// A write transaction that holds the database lock from its first statement.
+    /// Runs a write in the writer's next batch (group commit, `writer.rs`): in its own
+    /// savepoint of one `BEGIN IMMEDIATE` transaction, answered after the commit.
+    async fn write<T, F>(&self, operation: F) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> writer::WriteFuture<'c, T> + Send + 'static,
+    {
+        self.writer.write(operation).await
+    }
+
+    /// A write transaction on a pool connection that holds the database lock from its first
+    /// statement, for the rare administrative writes that do not go through the writer.
     async fn write_transaction(&self) -> Result<Transaction<'static, Sqlite>, CoreError> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(storage_error)
     }

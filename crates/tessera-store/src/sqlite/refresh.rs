@@ -2,8 +2,8 @@
 //! from the lookup to the commit, so the decision and its writes are one step.
 
 use async_trait::async_trait;
-use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row as _, SqliteConnection};
 use tessera_core::CoreError;
 use tessera_core::clock::Timestamp;
 use tessera_core::model::client::ClientId;
@@ -26,62 +26,22 @@ fn token_from_row(row: &SqliteRow) -> Result<RefreshTokenRecord, CoreError> {
 #[async_trait]
 impl RefreshStore for SqliteStore {
     async fn rotate_refresh_token(&self, rotation: Rotation<'_>, now: Timestamp) -> Result<RotateOutcome, CoreError> {
-        let mut transaction = self.write_transaction().await?;
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {GRANT_COLUMNS}, t.used_at
-             FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
-             WHERE t.hash = ?"
-        ));
-        let row = sqlx::query(sql)
-            .bind(rotation.presented.as_bytes().as_slice())
-            .fetch_optional(&mut *transaction)
-            .await
-            .map_err(storage_error)?;
-        // Every early return drops the transaction, which rolls back: nothing was written.
-        let Some(row) = row else {
-            return Ok(RotateOutcome::Unknown);
-        };
-        let grant: Grant = grant_from_row(&row)?;
-        let used_at: Option<i64> = row.try_get("used_at").map_err(storage_error)?;
-        if &grant.client_id != rotation.client_id {
-            return Ok(RotateOutcome::ClientMismatch);
-        }
-        let retry = match used_at {
-            // A benign retry within tokens.refresh_reuse_interval (docs/SECURITY.md).
-            Some(used_at) if rotation.is_retry(&grant, Timestamp::from_unix(used_at), now) => true,
-            Some(_) => {
-                // RFC 9700 §4.14.2: reuse of a rotated token revokes the whole grant, with its
-                // access tokens, committed before the caller hears about it.
-                revoke_grant_in(&mut transaction, &grant.id, now).await?;
-                transaction.commit().await.map_err(storage_error)?;
-                return Ok(RotateOutcome::Reused { grant_id: grant.id });
-            }
-            None => false,
-        };
-        if grant.revoked_at.is_some() {
-            return Ok(RotateOutcome::Revoked { grant_id: grant.id });
-        }
-        if now >= grant.expires_at {
-            return Ok(RotateOutcome::Expired);
-        }
-        if !retry {
-            sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL")
-                .bind(now.unix())
-                .bind(rotation.presented.as_bytes().as_slice())
-                .execute(&mut *transaction)
-                .await
-                .map_err(storage_error)?;
-        }
-        sqlx::query("INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?, ?, ?)")
-            .bind(rotation.replacement.as_bytes().as_slice())
-            .bind(grant.id.as_str())
-            .bind(now.unix())
-            .execute(&mut *transaction)
-            .await
-            .map_err(write_error("refresh token", "grant"))?;
-        record_access_token(&mut transaction, &grant.id, rotation.access_token).await?;
-        transaction.commit().await.map_err(storage_error)?;
-        Ok(if retry { RotateOutcome::Retried { grant } } else { RotateOutcome::Rotated { grant } })
+        let (presented, replacement) = (*rotation.presented, *rotation.replacement);
+        let (client_id, access_token) = (rotation.client_id.clone(), rotation.access_token.clone());
+        let reuse_interval = rotation.reuse_interval;
+        self.write(move |connection| {
+            Box::pin(async move {
+                let rotation = Rotation {
+                    presented: &presented,
+                    replacement: &replacement,
+                    client_id: &client_id,
+                    access_token: &access_token,
+                    reuse_interval,
+                };
+                rotate_in(connection, rotation, now).await
+            })
+        })
+        .await
     }
 
     async fn refresh_token(&self, hash: &RefreshTokenHash) -> Result<Option<(Grant, RefreshTokenRecord)>, CoreError> {
@@ -104,21 +64,87 @@ impl RefreshStore for SqliteStore {
         client_id: &ClientId,
         now: Timestamp,
     ) -> Result<Option<GrantId>, CoreError> {
-        let mut transaction = self.write_transaction().await?;
-        let grant: Option<String> = sqlx::query_scalar(
-            "SELECT g.id FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
-             WHERE t.hash = ? AND g.client_id = ?",
-        )
-        .bind(hash.as_bytes().as_slice())
-        .bind(client_id.as_str())
-        .fetch_optional(&mut *transaction)
+        let (hash, client_id) = (*hash, client_id.clone());
+        self.write(move |connection| {
+            Box::pin(async move {
+                let grant: Option<String> = sqlx::query_scalar(
+                    "SELECT g.id FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
+                     WHERE t.hash = ? AND g.client_id = ?",
+                )
+                .bind(hash.as_bytes().as_slice())
+                .bind(client_id.as_str())
+                .fetch_optional(&mut *connection)
+                .await
+                .map_err(storage_error)?;
+                let Some(grant) = grant.map(GrantId::new) else {
+                    return Ok(None);
+                };
+                revoke_grant_in(connection, &grant, now).await?;
+                Ok(Some(grant))
+            })
+        })
+        .await
+    }
+}
+
+/// The rotation itself, on the writer's connection inside the batch's transaction: the lookup
+/// and every write of the decision are one step.
+async fn rotate_in(
+    connection: &mut SqliteConnection,
+    rotation: Rotation<'_>,
+    now: Timestamp,
+) -> Result<RotateOutcome, CoreError> {
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {GRANT_COLUMNS}, t.used_at
+             FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
+             WHERE t.hash = ?"
+    ));
+    let row = sqlx::query(sql)
+        .bind(rotation.presented.as_bytes().as_slice())
+        .fetch_optional(&mut *connection)
         .await
         .map_err(storage_error)?;
-        let Some(grant) = grant.map(GrantId::new) else {
-            return Ok(None);
-        };
-        revoke_grant_in(&mut transaction, &grant, now).await?;
-        transaction.commit().await.map_err(storage_error)?;
-        Ok(Some(grant))
+    // An early return has written nothing.
+    let Some(row) = row else {
+        return Ok(RotateOutcome::Unknown);
+    };
+    let grant: Grant = grant_from_row(&row)?;
+    let used_at: Option<i64> = row.try_get("used_at").map_err(storage_error)?;
+    if &grant.client_id != rotation.client_id {
+        return Ok(RotateOutcome::ClientMismatch);
     }
+    let retry = match used_at {
+        // A benign retry within tokens.refresh_reuse_interval (docs/SECURITY.md).
+        Some(used_at) if rotation.is_retry(&grant, Timestamp::from_unix(used_at), now) => true,
+        Some(_) => {
+            // RFC 9700 §4.14.2: reuse of a rotated token revokes the whole grant, with its
+            // access tokens, committed before the caller hears about it.
+            revoke_grant_in(connection, &grant.id, now).await?;
+            return Ok(RotateOutcome::Reused { grant_id: grant.id });
+        }
+        None => false,
+    };
+    if grant.revoked_at.is_some() {
+        return Ok(RotateOutcome::Revoked { grant_id: grant.id });
+    }
+    if now >= grant.expires_at {
+        return Ok(RotateOutcome::Expired);
+    }
+    if !retry {
+        sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL")
+            .bind(now.unix())
+            .bind(rotation.presented.as_bytes().as_slice())
+            .execute(&mut *connection)
+            .await
+            .map_err(storage_error)?;
+    }
+    sqlx::query("INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?, ?, ?)")
+        .bind(rotation.replacement.as_bytes().as_slice())
+        .bind(grant.id.as_str())
+        .bind(now.unix())
+        .execute(&mut *connection)
+        .await
+        .map_err(write_error("refresh token", "grant"))?;
+    record_access_token(connection, &grant.id, rotation.access_token).await?;
+    Ok(if retry { RotateOutcome::Retried { grant } } else { RotateOutcome::Rotated { grant } })
 }

@@ -36,18 +36,24 @@ impl RevocationStore for SqliteStore {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<Revocation, CoreError> {
-        let row = sqlx::query(
-            "INSERT INTO revocations (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
-             RETURNING seq, kind, value, revoked_at, expires_at",
-        )
-        .bind(target.kind())
-        .bind(target.value())
-        .bind(now.unix())
-        .bind(expires_at.unix())
-        .fetch_one(&self.pool)
+        let target = target.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "INSERT INTO revocations (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
+                     RETURNING seq, kind, value, revoked_at, expires_at",
+                )
+                .bind(target.kind())
+                .bind(target.value())
+                .bind(now.unix())
+                .bind(expires_at.unix())
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(storage_error)?;
+                revocation_from_row(&row)
+            })
+        })
         .await
-        .map_err(storage_error)?;
-        revocation_from_row(&row)
     }
 
     async fn find_revocation(&self, query: RevocationQuery<'_>) -> Result<Option<Revocation>, CoreError> {

@@ -33,25 +33,32 @@ fn session_from_row(row: &SqliteRow) -> Result<Session, CoreError> {
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &Session) -> Result<(), CoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (sid, kind, user_id, client_id, auth_time, acr, amr,
-                                   created_at, expires_at, revoked_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(session.sid.as_str())
-        .bind(session.kind.as_str())
-        .bind(session.user_id.as_str())
-        .bind(session.client_id.as_ref().map(ClientId::as_str))
-        .bind(session.auth_time.unix())
-        .bind(session.acr.as_deref())
-        .bind(encode_list(&session.amr)?)
-        .bind(session.created_at.unix())
-        .bind(session.expires_at.unix())
-        .bind(session.revoked_at.map(Timestamp::unix))
-        .execute(&self.pool)
+        let session = session.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                let amr = encode_list(&session.amr)?;
+                sqlx::query(
+                    "INSERT INTO sessions (sid, kind, user_id, client_id, auth_time, acr, amr,
+                                           created_at, expires_at, revoked_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(session.sid.as_str())
+                .bind(session.kind.as_str())
+                .bind(session.user_id.as_str())
+                .bind(session.client_id.as_ref().map(ClientId::as_str))
+                .bind(session.auth_time.unix())
+                .bind(session.acr.as_deref())
+                .bind(amr)
+                .bind(session.created_at.unix())
+                .bind(session.expires_at.unix())
+                .bind(session.revoked_at.map(Timestamp::unix))
+                .execute(&mut *connection)
+                .await
+                .map_err(write_error("session", "account or client"))?;
+                Ok(())
+            })
+        })
         .await
-        .map_err(write_error("session", "account or client"))?;
-        Ok(())
     }
 
     async fn session(&self, sid: &SessionId) -> Result<Option<Session>, CoreError> {
@@ -76,49 +83,57 @@ impl SessionStore for SqliteStore {
     }
 
     async fn revoke_session(&self, sid: &SessionId, now: Timestamp) -> Result<bool, CoreError> {
-        let mut transaction = self.write_transaction().await?;
-        let found = sqlx::query("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE sid = ?")
-            .bind(now.unix())
-            .bind(sid.as_str())
-            .execute(&mut *transaction)
-            .await
-            .map_err(storage_error)?
-            .rows_affected()
-            == 1;
-        sqlx::query("UPDATE grants SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL")
-            .bind(now.unix())
-            .bind(sid.as_str())
-            .execute(&mut *transaction)
-            .await
-            .map_err(storage_error)?;
-        transaction.commit().await.map_err(storage_error)?;
-        Ok(found)
+        let sid = sid.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                let found = sqlx::query("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE sid = ?")
+                    .bind(now.unix())
+                    .bind(sid.as_str())
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(storage_error)?
+                    .rows_affected()
+                    == 1;
+                sqlx::query("UPDATE grants SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL")
+                    .bind(now.unix())
+                    .bind(sid.as_str())
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                Ok(found)
+            })
+        })
+        .await
     }
 
     async fn revoke_user_sessions(&self, user_id: &UserId, now: Timestamp) -> Result<u64, CoreError> {
-        let mut transaction = self.write_transaction().await?;
-        // Counted before the update: sessions that were still usable, not ones already ended.
-        let active: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
-        )
-        .bind(user_id.as_str())
-        .bind(now.unix())
-        .fetch_one(&mut *transaction)
+        let user_id = user_id.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                // Counted before the update: sessions that were still usable, not ones already ended.
+                let active: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
+                )
+                .bind(user_id.as_str())
+                .bind(now.unix())
+                .fetch_one(&mut *connection)
+                .await
+                .map_err(storage_error)?;
+                sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+                    .bind(now.unix())
+                    .bind(user_id.as_str())
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+                    .bind(now.unix())
+                    .bind(user_id.as_str())
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                Ok(u64::try_from(active).unwrap_or(0))
+            })
+        })
         .await
-        .map_err(storage_error)?;
-        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
-            .bind(now.unix())
-            .bind(user_id.as_str())
-            .execute(&mut *transaction)
-            .await
-            .map_err(storage_error)?;
-        sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
-            .bind(now.unix())
-            .bind(user_id.as_str())
-            .execute(&mut *transaction)
-            .await
-            .map_err(storage_error)?;
-        transaction.commit().await.map_err(storage_error)?;
-        Ok(u64::try_from(active).unwrap_or(0))
     }
 }

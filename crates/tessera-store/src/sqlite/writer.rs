@@ -1,0 +1,181 @@
+//! Group commit: one writer task owns one connection and runs the pending write operations of
+//! many requests in one transaction, each inside its own savepoint, then commits once — one
+//! `fsync` for the whole batch instead of one per request, with `synchronous = FULL` kept.
+//!
+//! Every caller is answered only after the commit returned, with its own outcome: an operation
+//! that fails is rolled back to its savepoint and cannot affect the others; a failed commit
+//! fails them all. Nothing waits for a batch to fill: the writer takes whatever is pending when
+//! it is free (at most [`MAX_BATCH`]), so a lone request is committed at once and batches grow
+//! only while a commit is in progress. Reads stay on the pool, concurrent with the writer.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Instant;
+
+use sqlx::{Connection as _, SqliteConnection};
+use tessera_core::CoreError;
+use tokio::sync::{mpsc, oneshot};
+
+use super::storage_error;
+
+/// The most operations one transaction carries; more wait for the next.
+pub const MAX_BATCH: usize = 128;
+
+/// Operations queued for the writer at most; callers wait for room beyond it.
+const QUEUE: usize = 1024;
+
+/// A boxed future borrowing the writer's connection.
+pub type WriteFuture<'c, T> = Pin<Box<dyn Future<Output = Result<T, CoreError>> + Send + 'c>>;
+
+/// What the writer does with an operation's outcome once the batch's commit is decided.
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// One queued operation: either it runs on the connection (saying whether it succeeded, to
+/// release or roll back its savepoint, and how to answer its caller once the commit is
+/// decided), or, when its batch cannot even begin, it is answered with the failure unrun.
+trait Job: Send {
+    fn run<'c>(
+        self: Box<Self>,
+        connection: &'c mut SqliteConnection,
+    ) -> Pin<Box<dyn Future<Output = (bool, Reply)> + Send + 'c>>;
+    fn fail(self: Box<Self>, error: String);
+}
+
+struct Pending<T, F> {
+    operation: F,
+    answer: oneshot::Sender<Result<T, CoreError>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send + 'static,
+    F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send + 'static,
+{
+    fn run<'c>(
+        self: Box<Self>,
+        connection: &'c mut SqliteConnection,
+    ) -> Pin<Box<dyn Future<Output = (bool, Reply)> + Send + 'c>> {
+        let Pending { operation, answer } = *self;
+        Box::pin(async move {
+            let outcome = operation(connection).await;
+            let ok = outcome.is_ok();
+            let reply: Reply = Box::new(move |committed| {
+                let result = match committed {
+                    Ok(()) => outcome,
+                    // The operation's own error stands; a successful one did not commit.
+                    Err(_) if outcome.is_err() => outcome,
+                    Err(commit) => Err(CoreError::Storage(format!("commit failed: {commit}").into())),
+                };
+                let _ = answer.send(result);
+            });
+            (ok, reply)
+        })
+    }
+
+    fn fail(self: Box<Self>, error: String) {
+        let _ = self.answer.send(Err(CoreError::Storage(format!("write transaction failed: {error}").into())));
+    }
+}
+
+/// The handle through which the store queues writes.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl std::fmt::Debug for dyn Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
+}
+
+impl Writer {
+    /// Starts the writer task on `connection`.
+    pub fn start(connection: SqliteConnection) -> Writer {
+        let (jobs, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(run(connection, receiver));
+        Writer { jobs }
+    }
+
+    /// Runs `operation` in the next batch, in its own savepoint, and answers with its outcome
+    /// once the batch has committed (or with the commit's failure).
+    pub async fn write<T, F>(&self, operation: F) -> Result<T, CoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> WriteFuture<'c, T> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel::<Result<T, CoreError>>();
+        self.jobs.send(Box::new(Pending { operation, answer })).await.map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> CoreError {
+    CoreError::Storage("the database writer stopped".into())
+}
+
+async fn run(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    // Takes whatever is pending (at least one), never waiting for more.
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let started = Instant::now();
+        let size = batch.len();
+        let (replies, committed) = run_batch(&mut connection, batch.drain(..)).await;
+        metrics::histogram!("tessera_store_batch_size").record(size as f64);
+        metrics::histogram!("tessera_store_commit_seconds").record(started.elapsed().as_secs_f64());
+        if committed.is_err() {
+            metrics::counter!("tessera_store_batch_failures_total").increment(1);
+        }
+        for reply in replies {
+            reply(committed.clone());
+        }
+    }
+    let _ = connection.close().await;
+}
+
+/// Runs the jobs in one transaction, each in a savepoint; returns the replies and whether the
+/// transaction committed.
+async fn run_batch(
+    connection: &mut SqliteConnection,
+    mut batch: impl Iterator<Item = Box<dyn Job>>,
+) -> (Vec<Reply>, Result<(), String>) {
+    let mut replies = Vec::new();
+    if let Err(error) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await {
+        let message = storage_error(error).to_string();
+        for job in batch {
+            job.fail(message.clone());
+        }
+        return (replies, Err(message));
+    }
+    while let Some(job) = batch.next() {
+        let failed = match sqlx::query("SAVEPOINT op").execute(&mut *connection).await {
+            Err(error) => Some(error),
+            Ok(_) => {
+                let (ok, reply) = job.run(&mut *connection).await;
+                replies.push(reply);
+                let end = if ok { "RELEASE op" } else { "ROLLBACK TO op" };
+                match sqlx::query(end).execute(&mut *connection).await {
+                    Err(error) => Some(error),
+                    Ok(_) if !ok => sqlx::query("RELEASE op").execute(&mut *connection).await.err(),
+                    Ok(_) => None,
+                }
+            }
+        };
+        if let Some(error) = failed {
+            // The transaction is in doubt: roll it all back, fail everyone, run nothing more.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+            let message = storage_error(error).to_string();
+            for job in batch {
+                job.fail(message.clone());
+            }
+            return (replies, Err(message));
+        }
+    }
+    match sqlx::query("COMMIT").execute(&mut *connection).await {
+        Ok(_) => (replies, Ok(())),
+        Err(error) => {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+            (replies, Err(storage_error(error).to_string()))
+        }
+    }
+}
