@@ -147,7 +147,7 @@ impl Prepared {
             Some(certificate) => Some(certificate.acceptor().map_err(|e| StartError::Config(e.to_string()))?),
             None => None,
         };
-        let reloads = tls.map(|certificate| tokio::spawn(reload_on_hangup(certificate)));
+        let reloads = tls.map(reload_on_hangup);
         tracing::info!(address = ?address, issuer = %state.issuer, tls = acceptor.is_some(), ready_ms = started.elapsed().as_millis() as u64, "tessera is ready");
         let maintenance = tokio::spawn(maintain(state.clone(), master));
         let app = router(state.clone());
@@ -164,24 +164,32 @@ impl Prepared {
     }
 }
 
-/// Reloads the certificate on every SIGHUP; a failed reload keeps the old one.
-async fn reload_on_hangup(certificate: Arc<TlsCertificate>) {
+/// Reloads the certificate on every SIGHUP; a failed reload keeps the old one. The handler
+/// is installed before this returns, so a SIGHUP sent once the server says it is ready
+/// reloads rather than ends the process (the signal's default).
+fn reload_on_hangup(certificate: Arc<TlsCertificate>) -> tokio::task::JoinHandle<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            tracing::warn!("cannot listen for SIGHUP: the TLS certificate will not be reloaded");
-            return;
-        };
-        while hangups.recv().await.is_some() {
-            match certificate.reload() {
-                Ok(()) => tracing::info!("TLS certificate reloaded"),
-                Err(error) => tracing::error!(%error, "TLS certificate reload failed; keeping the one in use"),
+        let hangups = signal(SignalKind::hangup());
+        tokio::spawn(async move {
+            let Ok(mut hangups) = hangups else {
+                tracing::warn!("cannot listen for SIGHUP: the TLS certificate will not be reloaded");
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                match certificate.reload() {
+                    Ok(()) => tracing::info!("TLS certificate reloaded"),
+                    Err(error) => tracing::error!(%error, "TLS certificate reload failed; keeping the one in use"),
+                }
             }
-        }
+        })
     }
     #[cfg(not(unix))]
-    drop(certificate);
+    {
+        drop(certificate);
+        tokio::spawn(async {})
+    }
 }
 
 /// Every route, with the security headers and limits that apply to all.
