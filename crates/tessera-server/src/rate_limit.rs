@@ -8,8 +8,9 @@
 //!   guesser spread over many addresses.
 //!
 //! An attempt is *reserved* before the password is checked, atomically, so that concurrent
-//! requests cannot all pass a check made before any of them is counted; a success gives its
-//! reservation back. Keys are truncated SHA-256 digests, so a long username costs no more
+//! requests cannot all pass a check made before any of them is counted: counted failures plus
+//! reservations never exceed a limit, and an attempt that would exceed it only because others
+//! are still deciding waits for them. A success gives its reservation back. Keys are truncated SHA-256 digests, so a long username costs no more
 //! memory than a short one, and each counter holds at most `max_entries` keys.
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ use std::sync::Mutex;
 
 use aws_lc_rs::digest::{SHA256, digest};
 use tessera_core::clock::Timestamp;
+use tokio::sync::Notify;
 
 use crate::config::RateLimitConfig;
 
@@ -50,11 +52,13 @@ pub fn address_bucket(address: IpAddr) -> Vec<u8> {
     }
 }
 
-/// One key's window: when it started and how many events it holds.
+/// One key's window: when it started, the events it counted, and the attempts reserved
+/// and not yet settled.
 #[derive(Debug, Clone, Copy)]
 struct Window {
     start: i64,
     count: u32,
+    pending: u32,
 }
 
 #[derive(Debug, Default)]
@@ -66,6 +70,16 @@ struct Counts {
     next_free: i64,
 }
 
+/// What a reservation found.
+enum Room {
+    /// Reserved.
+    Reserved,
+    /// The window is used up (or the table is full): wait this many seconds.
+    Full(u64),
+    /// Counted and pending attempts fill the window: wait for one of them to settle.
+    Busy,
+}
+
 /// Counts events per key in fixed windows, with a hard cap on the number of keys.
 #[derive(Debug)]
 pub struct WindowCounter {
@@ -73,12 +87,19 @@ pub struct WindowCounter {
     window: i64,
     max_entries: usize,
     counts: Mutex<Counts>,
+    settled: Notify,
 }
 
 impl WindowCounter {
     /// At most `limit` events per `window` seconds for each key, and at most `max_entries` keys.
     pub fn new(limit: u32, window: i64, max_entries: usize) -> WindowCounter {
-        WindowCounter { limit, window: window.max(1), max_entries: max_entries.max(1), counts: Mutex::default() }
+        WindowCounter {
+            limit,
+            window: window.max(1),
+            max_entries: max_entries.max(1),
+            counts: Mutex::default(),
+            settled: Notify::new(),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
@@ -86,41 +107,89 @@ impl WindowCounter {
         self.counts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Counts one event for `key` if the key has room in its window; otherwise nothing is
-    /// counted and the error is the seconds to wait. Check and count are one step.
-    pub fn reserve(&self, key: &CounterKey, now: Timestamp) -> Result<(), u64> {
-        let now = now.unix();
-        let mut counts = self.lock();
+    /// The window of `key`, created (room permitting) and restarted if it has ended.
+    fn window<'a>(&self, counts: &'a mut Counts, key: &CounterKey, now: i64) -> Result<&'a mut Window, u64> {
         if !counts.windows.contains_key(key) && counts.windows.len() >= self.max_entries {
-            self.sweep(&mut counts, now);
+            self.sweep(counts, now);
             if counts.windows.len() >= self.max_entries {
                 // Refuse rather than forget: evicting would let a spray of new keys erase
                 // the count of an account under attack.
                 return Err((counts.next_free - now).max(1).unsigned_abs());
             }
         }
-        let window = self.window;
-        let entry = counts.windows.entry(*key).or_insert(Window { start: now, count: 0 });
-        if entry.start + window <= now {
-            *entry = Window { start: now, count: 0 };
+        let entry = counts.windows.entry(*key).or_insert(Window { start: now, count: 0, pending: 0 });
+        if entry.start + self.window <= now {
+            *entry = Window { start: now, count: 0, pending: entry.pending };
         }
-        if entry.count >= self.limit {
+        Ok(entry)
+    }
+
+    /// Counts one event for `key` if its window has room; otherwise nothing is counted and
+    /// the error is the seconds to wait. Check and count are one step.
+    pub fn count(&self, key: &CounterKey, now: Timestamp) -> Result<(), u64> {
+        let now = now.unix();
+        let mut counts = self.lock();
+        let window = self.window;
+        let limit = self.limit;
+        let entry = self.window(&mut counts, key, now)?;
+        if entry.count >= limit {
             return Err((entry.start + window - now).unsigned_abs());
         }
         entry.count += 1;
         Ok(())
     }
 
-    /// Gives back one event reserved for `key` (an attempt that turned out not to count).
-    pub fn release(&self, key: &CounterKey) {
-        if let Some(entry) = self.lock().windows.get_mut(key) {
-            entry.count = entry.count.saturating_sub(1);
+    /// Reserves one possible event for `key`: counted events plus reservations never exceed
+    /// the limit, so at most `limit` attempts can be deciding at once. When the window is
+    /// used up the error is the seconds to wait; when only reservations fill it, this waits
+    /// for one to settle (a burst of right passwords queues rather than being refused).
+    pub async fn reserve(&self, key: &CounterKey, now: Timestamp) -> Result<(), u64> {
+        loop {
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            // Registered before the check, so a settle between check and wait is not missed.
+            settled.as_mut().enable();
+            match self.try_reserve(key, now) {
+                Room::Reserved => return Ok(()),
+                Room::Full(wait) => return Err(wait),
+                Room::Busy => settled.await,
+            }
         }
     }
 
-    /// Forgets `key` (a successful login clears the failures from its address).
-    pub fn clear(&self, key: &CounterKey) {
-        self.lock().windows.remove(key);
+    fn try_reserve(&self, key: &CounterKey, now: Timestamp) -> Room {
+        let now = now.unix();
+        let mut counts = self.lock();
+        let (window, limit) = (self.window, self.limit);
+        let entry = match self.window(&mut counts, key, now) {
+            Ok(entry) => entry,
+            Err(wait) => return Room::Full(wait),
+        };
+        if entry.count >= limit {
+            Room::Full((entry.start + window - now).unsigned_abs())
+        } else if entry.count.saturating_add(entry.pending) >= limit {
+            Room::Busy
+        } else {
+            entry.pending += 1;
+            Room::Reserved
+        }
+    }
+
+    /// Settles a reservation of `key`: `counted` turns it into an event, otherwise it is
+    /// given back; `clear` also forgets the key's counted events.
+    pub fn settle(&self, key: &CounterKey, counted: bool, clear: bool) {
+        {
+            let mut counts = self.lock();
+            if let Some(entry) = counts.windows.get_mut(key) {
+                entry.pending = entry.pending.saturating_sub(1);
+                if clear {
+                    entry.count = 0;
+                } else if counted {
+                    entry.count = entry.count.saturating_add(1);
+                }
+            }
+        }
+        self.settled.notify_waiters();
     }
 
     /// Seconds until `key` may act again, if it has used up its window.
@@ -146,7 +215,8 @@ impl WindowCounter {
             return;
         }
         let window = self.window;
-        counts.windows.retain(|_, w| w.start + window > now);
+        // A key with an unsettled reservation stays: its settle must find it.
+        counts.windows.retain(|_, w| w.start + window > now || w.pending > 0);
         counts.next_free = counts.windows.values().map(|w| w.start + window).min().unwrap_or(now);
         counts.swept_at = now;
     }
@@ -163,13 +233,15 @@ pub struct LoginLimits {
     pub per_account: WindowCounter,
 }
 
-/// A login attempt that has passed the limits and holds its reservations: call
-/// [`LoginAttempt::succeeded`], [`LoginAttempt::failed`] or [`LoginAttempt::not_counted`].
+/// A login attempt that has passed the limits and holds its reservations. Settle it with
+/// [`LoginAttempt::succeeded`] or [`LoginAttempt::not_counted`]; dropped unsettled (a wrong
+/// password, or a client that hung up mid-check) it counts as a failure: fail closed.
 #[derive(Debug)]
-#[must_use = "a reservation is settled by succeeded, failed or not_counted"]
-pub struct LoginAttempt {
+pub struct LoginAttempt<'a> {
+    limits: &'a LoginLimits,
     pair: CounterKey,
     account: CounterKey,
+    settled: bool,
 }
 
 impl LoginLimits {
@@ -186,36 +258,47 @@ impl LoginLimits {
 
     /// Counts an attempt by `address` on the account named `account` (already normalized)
     /// and reserves a failure on both account counters; the error is the seconds to wait.
-    pub fn begin(&self, account: &str, address: IpAddr, now: Timestamp) -> Result<LoginAttempt, u64> {
+    pub async fn begin(&self, account: &str, address: IpAddr, now: Timestamp) -> Result<LoginAttempt<'_>, u64> {
         let bucket = address_bucket(address);
-        self.per_ip.reserve(&counter_key(&[b"ip", &bucket]), now)?;
+        self.per_ip.count(&counter_key(&[b"ip", &bucket]), now)?;
         let pair = counter_key(&[b"account+ip", account.as_bytes(), &bucket]);
         let account = counter_key(&[b"account", account.as_bytes()]);
-        self.per_account_address.reserve(&pair, now)?;
-        if let Err(wait) = self.per_account.reserve(&account, now) {
-            self.per_account_address.release(&pair);
+        self.per_account_address.reserve(&pair, now).await?;
+        if let Err(wait) = self.per_account.reserve(&account, now).await {
+            self.per_account_address.settle(&pair, false, false);
             return Err(wait);
         }
-        Ok(LoginAttempt { pair, account })
+        Ok(LoginAttempt { limits: self, pair, account, settled: false })
     }
 }
 
-impl LoginAttempt {
-    /// The password was right: the address's failures are forgotten and this attempt's
-    /// reservation on the account-wide ceiling is given back (the others' failures stay).
-    pub fn succeeded(self, limits: &LoginLimits) {
-        limits.per_account_address.clear(&self.pair);
-        limits.per_account.release(&self.account);
+impl LoginAttempt<'_> {
+    /// The password was right: the address's failures are forgotten and the reservation on
+    /// the account-wide ceiling is given back (failures from other addresses stay).
+    pub fn succeeded(mut self) {
+        self.settled = true;
+        self.limits.per_account_address.settle(&self.pair, false, true);
+        self.limits.per_account.settle(&self.account, false, false);
     }
 
-    /// The credentials were wrong: the reservations stay as counted failures.
+    /// The credentials were wrong: both reservations become counted failures.
     pub fn failed(self) {}
 
     /// The attempt ended before the password decided anything (unknown client, bad scope,
     /// server error): both reservations are given back.
-    pub fn not_counted(self, limits: &LoginLimits) {
-        limits.per_account_address.release(&self.pair);
-        limits.per_account.release(&self.account);
+    pub fn not_counted(mut self) {
+        self.settled = true;
+        self.limits.per_account_address.settle(&self.pair, false, false);
+        self.limits.per_account.settle(&self.account, false, false);
+    }
+}
+
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.limits.per_account_address.settle(&self.pair, true, false);
+            self.limits.per_account.settle(&self.account, true, false);
+        }
     }
 }
 
@@ -228,43 +311,47 @@ mod tests {
     }
 
     #[test]
-    fn limits_within_a_window_and_resets_after() {
+    fn counts_within_a_window_and_resets_after() {
         let counter = WindowCounter::new(2, 60, 100);
         let t = Timestamp::from_unix(1000);
-        assert_eq!(counter.reserve(&key("a"), t), Ok(()));
-        assert_eq!(counter.reserve(&key("a"), t.plus(10)), Ok(()));
+        assert_eq!(counter.count(&key("a"), t), Ok(()));
+        assert_eq!(counter.count(&key("a"), t.plus(10)), Ok(()));
         assert_eq!(counter.blocked_for(&key("a"), t.plus(10)), Some(50));
-        assert_eq!(counter.reserve(&key("a"), t.plus(10)), Err(50));
+        assert_eq!(counter.count(&key("a"), t.plus(10)), Err(50), "refused, and counts nothing");
         assert_eq!(counter.blocked_for(&key("b"), t), None, "keys are independent");
         assert_eq!(counter.blocked_for(&key("a"), t.plus(60)), None, "window over");
-        assert_eq!(counter.reserve(&key("a"), t.plus(60)), Ok(()));
-        counter.clear(&key("a"));
-        assert_eq!(counter.blocked_for(&key("a"), t.plus(61)), None);
+        assert_eq!(counter.count(&key("a"), t.plus(60)), Ok(()));
     }
 
-    #[test]
-    fn a_refused_reservation_counts_nothing_and_a_release_gives_one_back() {
-        let counter = WindowCounter::new(1, 60, 100);
+    #[tokio::test]
+    async fn reservations_never_exceed_the_limit_and_the_excess_waits_for_a_settle() {
+        let counter = std::sync::Arc::new(WindowCounter::new(2, 60, 100));
         let t = Timestamp::from_unix(1000);
-        assert_eq!(counter.reserve(&key("a"), t), Ok(()));
-        for _ in 0..5 {
-            assert!(counter.reserve(&key("a"), t).is_err());
-        }
-        counter.release(&key("a"));
-        assert_eq!(counter.reserve(&key("a"), t), Ok(()), "exactly one place was given back");
-        assert!(counter.reserve(&key("a"), t).is_err());
+        counter.reserve(&key("a"), t).await.unwrap();
+        counter.reserve(&key("a"), t).await.unwrap();
+        let waiting = tokio::spawn({
+            let counter = std::sync::Arc::clone(&counter);
+            async move { counter.reserve(&key("a"), t).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "two deciding attempts fill a limit of two");
+        counter.settle(&key("a"), false, false);
+        assert_eq!(waiting.await.unwrap(), Ok(()), "a given-back place lets the waiter in");
+        counter.settle(&key("a"), true, false);
+        counter.settle(&key("a"), true, false);
+        assert_eq!(counter.reserve(&key("a"), t.plus(10)).await, Err(50), "two failures: the window is used up");
     }
 
     #[test]
     fn a_full_table_sweeps_expired_windows_then_refuses_new_keys() {
         let counter = WindowCounter::new(5, 60, 2);
         let t = Timestamp::from_unix(1000);
-        counter.reserve(&key("a"), t).unwrap();
-        counter.reserve(&key("b"), t.plus(30)).unwrap();
-        assert_eq!(counter.reserve(&key("c"), t.plus(40)), Err(20), "until a's window ends");
-        assert_eq!(counter.reserve(&key("a"), t.plus(40)), Ok(()), "known keys still count");
+        counter.count(&key("a"), t).unwrap();
+        counter.count(&key("b"), t.plus(30)).unwrap();
+        assert_eq!(counter.count(&key("c"), t.plus(40)), Err(20), "until a's window ends");
+        assert_eq!(counter.count(&key("a"), t.plus(40)), Ok(()), "known keys still count");
         assert_eq!(counter.len(), 2);
-        assert_eq!(counter.reserve(&key("c"), t.plus(61)), Ok(()), "a's window expired and was swept");
+        assert_eq!(counter.count(&key("c"), t.plus(61)), Ok(()), "a's window expired and was swept");
         assert_eq!(counter.len(), 2);
     }
 
@@ -277,8 +364,8 @@ mod tests {
         assert_ne!(bucket("192.0.2.1"), bucket("192.0.2.2"));
     }
 
-    #[test]
-    fn one_address_cannot_use_up_the_account_ceiling() {
+    #[tokio::test]
+    async fn one_address_cannot_use_up_the_account_ceiling() {
         let config = RateLimitConfig {
             login_per_account: 2,
             login_per_account_total: 3,
@@ -290,13 +377,13 @@ mod tests {
         let attacker: IpAddr = "192.0.2.1".parse().unwrap();
         let owner: IpAddr = "198.51.100.7".parse().unwrap();
         for _ in 0..2 {
-            limits.begin("alice", attacker, t).unwrap().failed();
+            limits.begin("alice", attacker, t).await.unwrap().failed();
         }
-        assert!(limits.begin("alice", attacker, t).is_err(), "the pair limit");
-        limits.begin("alice", owner, t).unwrap().succeeded(&limits);
-        limits.begin("alice", owner, t).unwrap().not_counted(&limits);
+        assert!(limits.begin("alice", attacker, t).await.is_err(), "the pair limit");
+        limits.begin("alice", owner, t).await.unwrap().succeeded();
+        limits.begin("alice", owner, t).await.unwrap().not_counted();
         let third: IpAddr = "203.0.113.9".parse().unwrap();
-        limits.begin("alice", third, t).unwrap().failed();
-        assert!(limits.begin("alice", owner, t).is_err(), "three failures from all addresses: the ceiling");
+        drop(limits.begin("alice", third, t).await.unwrap());
+        assert!(limits.begin("alice", owner, t).await.is_err(), "three failures from all addresses: the ceiling");
     }
 }

@@ -61,6 +61,21 @@ async fn concurrent_wrong_passwords_from_many_addresses_check_exactly_the_ceilin
     assert_eq!(status, 429);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_right_passwords_beyond_the_limit_wait_instead_of_being_refused() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut config = config(&temp);
+    config.rate_limit.login_per_account = 2;
+    let server = TestServer::start_with(config).await;
+    server.add_user(EMAIL, PASSWORD).await;
+    let attempts = (0..8).map(|_| {
+        let server = &server;
+        async move { server.post_json("/auth/login", json!({"username": EMAIL, "password": PASSWORD})).await.0 }
+    });
+    let statuses = futures_join_all(attempts).await;
+    assert_eq!(statuses, [200; 8], "deciding attempts fill the limit only until they succeed");
+}
+
 /// `join_all` without the futures crate: spawn-free, all polled at once by one task.
 async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
     let mut set = Vec::new();

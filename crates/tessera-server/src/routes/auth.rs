@@ -47,11 +47,11 @@ pub async fn login(
     }
     let Some(_place) = state.passwords.admit() else { return Err(ApiError::Unavailable(BUSY_RETRY_AFTER)) };
     let account_key = body.username.trim().to_lowercase();
-    let attempt = state.limits.begin(&account_key, ip, now).map_err(ApiError::TooManyRequests)?;
+    let attempt = state.limits.begin(&account_key, ip, now).await.map_err(ApiError::TooManyRequests)?;
     let client = match first_party_client(&state, body.client_id.as_deref()).await {
         Ok(client) => client,
         Err(error) => {
-            attempt.not_counted(&state.limits);
+            attempt.not_counted();
             return Err(error);
         }
     };
@@ -64,7 +64,7 @@ pub async fn login(
     };
     match login_flow(&*state.store, &state.passwords, &state.issuance(), request, now).await {
         Ok(tokens) => {
-            attempt.succeeded(&state.limits);
+            attempt.succeeded();
             metrics::counter!("tessera_tokens_issued_total", "grant" => "login").increment(1);
             Ok(token_response(&tokens))
         }
@@ -73,7 +73,7 @@ pub async fn login(
             Err(error.into())
         }
         Err(error) => {
-            attempt.not_counted(&state.limits);
+            attempt.not_counted();
             Err(error.into())
         }
     }
