@@ -149,6 +149,28 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_records_the_forwarded_client_address() {
+    use tessera_core::audit::AuditStore;
+    let temp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(behind_proxy(&temp)).await;
+    server.add_user(EMAIL, PASSWORD).await;
+    login_from(&server, "198.51.100.1, 203.0.113.77", EMAIL, "wrong wrong").await;
+    login_from(&server, "203.0.113.78", EMAIL, PASSWORD).await;
+    for _ in 0..200 {
+        let events = server.state.store.audit_tail(50).await.unwrap();
+        let ips: Vec<(&str, Option<&str>)> = events.iter().map(|e| (e.kind.as_str(), e.ip.as_deref())).collect();
+        let kinds: Vec<&str> = ips.iter().map(|(kind, _)| *kind).collect();
+        if kinds.contains(&"login.failed") && kinds.contains(&"login.succeeded") {
+            assert!(ips.contains(&("login.failed", Some("203.0.113.77"))), "{ips:?}");
+            assert!(ips.contains(&("login.succeeded", Some("203.0.113.78"))), "{ips:?}");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the audit events were never written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ipv6_addresses_in_one_64_share_a_counter() {
     let temp = tempfile::tempdir().unwrap();
     let mut config = behind_proxy(&temp);
