@@ -24,16 +24,18 @@ use tessera_core::random::SystemRandom;
 use tessera_jose::Algorithm;
 use tokio::net::TcpListener;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use crate::audit_queue::{AuditQueue, AuditWriter};
 use crate::client_cache::ClientCache;
 use crate::config::Config;
 use crate::password_pool::BlockingPasswordCheck;
-use crate::rate_limit::{LoginLimits, WindowCounter};
+use crate::rate_limit::LoginLimits;
 use crate::routes::{auth, oauth, ops, well_known};
 use crate::startup::{StartError, bootstrap, key_algorithms, load_master_key, max_access_ttl};
 use crate::state::{AppState, Shared};
 use crate::storage::open_app_store;
+use crate::tls::TlsCertificate;
 
 /// How often keys are rotated/activated/reloaded and the clients' lifetimes re-read.
 pub const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
@@ -48,6 +50,7 @@ pub struct Prepared {
     listener: TcpListener,
     audit_writer: AuditWriter,
     master: Arc<MasterKey>,
+    tls: Option<Arc<TlsCertificate>>,
     started: Instant,
 }
 
@@ -79,6 +82,8 @@ pub async fn prepare_with_clock(
     clock: Arc<dyn Clock>,
 ) -> Result<Prepared, StartError> {
     let started = Instant::now();
+    // Before anything is created: a half-configured TLS must not start a plain-HTTP server.
+    let tls = TlsCertificate::from_config(&config.tls).map_err(|e| StartError::Config(e.to_string()))?;
     let random = SystemRandom::new();
     let now = clock.now();
     let store = open_app_store(&config).await?;
@@ -106,11 +111,7 @@ pub async fn prepare_with_clock(
         .await
         .map_err(|e| StartError::io(format!("cannot listen on {}", config.listen), e))?;
     let (audit, audit_writer) = AuditQueue::start(Arc::clone(&store), master.audit_username_key()?);
-    let window = seconds(config.rate_limit.window);
-    let limits = LoginLimits {
-        per_account: WindowCounter::new(config.rate_limit.login_per_account, window),
-        per_ip: WindowCounter::new(config.rate_limit.login_per_ip, window),
-    };
+    let limits = LoginLimits::new(&config.rate_limit);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let shared = Shared {
         issuer,
@@ -121,7 +122,8 @@ pub async fn prepare_with_clock(
         random,
         clock,
         audit,
-        passwords: BlockingPasswordCheck::new(cores),
+        passwords: BlockingPasswordCheck::new(cores, config.http.password_queue),
+        https: tls.is_some(),
         limits,
         metrics: metrics_handle(),
         max_access_ttl: AtomicI64::new(max_access_ttl(&*store, &config, now).await?),
@@ -130,7 +132,7 @@ pub async fn prepare_with_clock(
         store,
         config,
     };
-    Ok(Prepared { state: AppState(Arc::new(shared)), listener, audit_writer, master, started })
+    Ok(Prepared { state: AppState(Arc::new(shared)), listener, audit_writer, master, tls, started })
 }
 
 impl Prepared {
@@ -144,23 +146,63 @@ impl Prepared {
         &self.state
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish, stops the
-    /// background work and writes the queued audit events.
+    /// The native-TLS certificate, when `tls.*` is configured: [`TlsCertificate::reload`]
+    /// is what SIGHUP does.
+    pub fn tls(&self) -> Option<Arc<TlsCertificate>> {
+        self.tls.clone()
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish (within
+    /// `http.shutdown_grace`), stops the background work and writes the queued audit events.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
-        let Prepared { state, listener, audit_writer, master, started } = self;
+        let Prepared { state, listener, audit_writer, master, tls, started } = self;
         let address = listener.local_addr().ok();
-        tracing::info!(address = ?address, issuer = %state.issuer, ready_ms = started.elapsed().as_millis() as u64, "tessera is ready");
+        let acceptor = match &tls {
+            Some(certificate) => Some(certificate.acceptor().map_err(|e| StartError::Config(e.to_string()))?),
+            None => None,
+        };
+        let reloads = tls.map(reload_on_hangup);
+        tracing::info!(address = ?address, issuer = %state.issuer, tls = acceptor.is_some(), ready_ms = started.elapsed().as_millis() as u64, "tessera is ready");
         let maintenance = tokio::spawn(maintain(state.clone(), master));
         let app = router(state.clone());
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        crate::listener::serve(listener, app, &state.config.http, acceptor, shutdown).await;
+        if let Some(reloads) = reloads {
+            reloads.abort();
+        }
         maintenance.abort();
         let _ = maintenance.await;
         drop(state);
         audit_writer.finish(Duration::from_secs(10)).await;
         tracing::info!("tessera stopped");
-        served.map_err(|e| StartError::io("server error".into(), e))
+        Ok(())
+    }
+}
+
+/// Reloads the certificate on every SIGHUP; a failed reload keeps the old one. The handler
+/// is installed before this returns, so a SIGHUP sent once the server says it is ready
+/// reloads rather than ends the process (the signal's default).
+fn reload_on_hangup(certificate: Arc<TlsCertificate>) -> tokio::task::JoinHandle<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let hangups = signal(SignalKind::hangup());
+        tokio::spawn(async move {
+            let Ok(mut hangups) = hangups else {
+                tracing::warn!("cannot listen for SIGHUP: the TLS certificate will not be reloaded");
+                return;
+            };
+            while hangups.recv().await.is_some() {
+                match certificate.reload() {
+                    Ok(()) => tracing::info!("TLS certificate reloaded"),
+                    Err(error) => tracing::error!(%error, "TLS certificate reload failed; keeping the one in use"),
+                }
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        drop(certificate);
+        tokio::spawn(async {})
     }
 }
 
@@ -189,8 +231,18 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        // A hard deadline on the whole body from the end of the head: a trickle of one byte
+        // a second holds a task and a buffer no longer than this.
+        .layer(RequestBodyDeadlineLayer::new(state.config.http.body_read_timeout))
         .layer(nosniff)
         .layer(referrer);
+    if state.https {
+        // RFC 6797 §7.1: sent over secure transport only, which every response here is.
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
     if let Some(cors) = crate::cors::layer(&state.config.cors.allowed_origins) {
         app = app.layer(cors);
     }

@@ -47,8 +47,8 @@ pub enum ConfigError {
 const NOT_CONFIGURATION: [&str; 2] = ["TESSERA_MASTER_KEY", "TESSERA_CONFIG"];
 
 /// Sections, longest first so that `RATE_LIMIT_…` is not read as `RATE` + `LIMIT_…`.
-const SECTIONS: [&str; 10] =
-    ["rate_limit", "database", "tokens", "redis", "email", "keys", "cors", "tls", "sms", "log"];
+const SECTIONS: [&str; 11] =
+    ["rate_limit", "database", "tokens", "redis", "email", "keys", "cors", "http", "tls", "sms", "log"];
 
 /// The whole configuration. Defaults are those of a zero-configuration start.
 #[derive(Debug, Clone, Deserialize)]
@@ -78,6 +78,12 @@ pub struct Config {
     pub sms: SmsConfig,
     /// Rate limits.
     pub rate_limit: RateLimitConfig,
+    /// Connection limits and timeouts.
+    pub http: HttpConfig,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` headers are believed (addresses or CIDRs);
+    /// from any other peer those headers are ignored.
+    #[serde(deserialize_with = "networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Logging.
     pub log: LogConfig,
 }
@@ -107,6 +113,13 @@ pub struct TlsConfig {
     pub cert: Option<PathBuf>,
     /// PEM private key.
     pub key: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    /// Whether native TLS is configured (both files named; one alone stops the start).
+    pub fn enabled(&self) -> bool {
+        self.cert.is_some() && self.key.is_some()
+    }
 }
 
 /// `[tokens]`
@@ -192,18 +205,68 @@ pub struct SmsConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitConfig {
-    /// Failed logins allowed per account per window (default 5).
+    /// Failed logins allowed per account from one client address per window (default 5).
     pub login_per_account: u32,
-    /// Login attempts allowed per client IP per window (default 30).
+    /// Failed logins allowed per account from all addresses together per window (default 50):
+    /// the ceiling against a distributed guesser, high enough that one address cannot lock
+    /// the owner out.
+    pub login_per_account_total: u32,
+    /// Login attempts allowed per client address (IPv6: per /64) per window (default 30).
     pub login_per_ip: u32,
     /// The window (default 15 minutes).
     #[serde(deserialize_with = "duration")]
     pub window: Duration,
+    /// Most keys each counter holds (default 100000); when full, expired windows are swept and
+    /// a new key is then refused (`429`) rather than an old count forgotten.
+    pub max_entries: usize,
 }
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
-        RateLimitConfig { login_per_account: 5, login_per_ip: 30, window: Duration::from_secs(900) }
+        RateLimitConfig {
+            login_per_account: 5,
+            login_per_account_total: 50,
+            login_per_ip: 30,
+            window: Duration::from_secs(900),
+            max_entries: 100_000,
+        }
+    }
+}
+
+/// `[http]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// The whole request head must arrive within this, also the next one on a kept-alive
+    /// connection (default 10 s).
+    #[serde(deserialize_with = "duration")]
+    pub header_read_timeout: Duration,
+    /// The whole request body must arrive within this from the end of the head (default 10 s);
+    /// later, `408`.
+    #[serde(deserialize_with = "duration")]
+    pub body_read_timeout: Duration,
+    /// A connection that moves no byte either way this long is closed (default 60 s).
+    #[serde(deserialize_with = "duration")]
+    pub idle_timeout: Duration,
+    /// Connections served at once (default 1024); further ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// On shutdown, in-flight requests get this long to finish (default 10 s).
+    #[serde(deserialize_with = "duration")]
+    pub shutdown_grace: Duration,
+    /// Password checks that may wait for a core (default 64); beyond, `503` with `Retry-After`.
+    pub password_queue: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(10),
+            password_queue: 64,
+        }
     }
 }
 
@@ -248,6 +311,8 @@ impl Default for Config {
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            http: HttpConfig::default(),
+            trusted_proxies: Vec::new(),
             log: LogConfig::default(),
         }
     }
@@ -275,9 +340,10 @@ impl Config {
         Ok(config)
     }
 
-    /// The issuer: configured, or `http://{listen}`.
+    /// The issuer: configured, or `https://{listen}` with native TLS, else `http://{listen}`.
     pub fn issuer(&self) -> String {
-        self.issuer.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_owned()
+        let scheme = if self.tls.enabled() { "https" } else { "http" };
+        self.issuer.clone().unwrap_or_else(|| format!("{scheme}://{}", self.listen)).trim_end_matches('/').to_owned()
     }
 
     /// The database URL: configured, or the SQLite file in the data folder.
@@ -309,7 +375,7 @@ fn overlay_env(table: &mut Table, env: impl IntoIterator<Item = (String, String)
                 };
                 (section_table, key[section.len() + 1..].to_owned())
             }
-            None if ["issuer", "listen", "data_dir"].contains(&key.as_str()) => (&mut *table, key),
+            None if ["issuer", "listen", "data_dir", "trusted_proxies"].contains(&key.as_str()) => (&mut *table, key),
             None => return Err(ConfigError::UnknownVariable(name)),
         };
         target.0.insert(target.1, value);
@@ -346,6 +412,18 @@ fn list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Er
     })
 }
 
+/// Addresses or CIDRs (`10.0.0.1`, `10.0.0.0/8`, `::1`), as a list or comma-separated text.
+fn networks<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    list(deserializer)?
+        .iter()
+        .map(|text| {
+            text.parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| serde::de::Error::custom(format!("{text:?} is not an IP address or CIDR")))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +439,25 @@ mod tests {
         assert_eq!(config.database_url(), "sqlite://tessera-data/tessera.db");
         assert_eq!(config.tokens.access_ttl, Duration::from_secs(900));
         assert_eq!(config.tokens.signing_alg, "ES256");
+        assert!(config.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let config = Config::load(None, env(&[("TESSERA_TRUSTED_PROXIES", "10.0.0.0/8, ::1")])).unwrap();
+        let names: Vec<String> = config.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["10.0.0.0/8", "::1/128"]);
+        let error =
+            Config::load(None, env(&[("TESSERA_TRUSTED_PROXIES", "10.0.0.0/8,proxy.local")])).unwrap_err().to_string();
+        assert!(error.contains("proxy.local"), "{error}");
+    }
+
+    #[test]
+    fn tls_makes_the_default_issuer_https() {
+        let mut config = Config::load(None, env(&[("TESSERA_TLS_CERT", "c.pem")])).unwrap();
+        assert_eq!(config.issuer(), "http://127.0.0.1:8080", "one file alone is not TLS (the start refuses it)");
+        config.tls.key = Some("k.pem".into());
+        assert_eq!(config.issuer(), "https://127.0.0.1:8080");
     }
 
     #[test]

@@ -16,6 +16,12 @@ pub enum ApiError {
     BadRequest(String),
     /// The body is over the size limit.
     PayloadTooLarge,
+    /// The body is not of the media type the endpoint reads; the message says which it wants.
+    UnsupportedMediaType(String),
+    /// The body did not arrive within `http.body_read_timeout`.
+    RequestTimeout,
+    /// The server is saturated (the password-check queue is full); retry after this many seconds.
+    Unavailable(u64),
     /// `grant_type` is one this endpoint does not offer (RFC 6749 §5.2).
     UnsupportedGrantType(String),
     /// Too many attempts; retry after this many seconds.
@@ -76,6 +82,18 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(message) => body(StatusCode::BAD_REQUEST, "invalid_request", &message),
             ApiError::PayloadTooLarge => {
                 body(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "the request body is larger than 64 KiB")
+            }
+            ApiError::UnsupportedMediaType(message) => {
+                body(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request", &message)
+            }
+            ApiError::RequestTimeout => {
+                body(StatusCode::REQUEST_TIMEOUT, "invalid_request", "the request body did not arrive in time")
+            }
+            ApiError::Unavailable(seconds) => {
+                let mut response =
+                    body(StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "the server is busy; try again");
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+                response
             }
             ApiError::UnsupportedGrantType(grant) => body(
                 StatusCode::BAD_REQUEST,

@@ -2,7 +2,7 @@
 //! credentials of RFC 6749 §2.3.1 (client) and RFC 6750 §2.1 (bearer).
 
 use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use percent_encoding::percent_decode_str;
@@ -26,7 +26,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         axum::Json::<T>::from_request(request, state)
             .await
             .map(|axum::Json(value)| JsonBody(value))
-            .map_err(|rejection| rejected(rejection.status(), rejection.body_text()))
+            .map_err(|rejection| rejected(rejection.status(), rejection.body_text(), &rejection))
+    }
+}
+
+/// A JSON body that may be left out: an empty body is `T::default()`; one that is sent must
+/// be JSON as for [`JsonBody`] (content type, size limit, errors naming the field).
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| rejected(rejection.status(), rejection.body_text(), &rejection))?;
+        if bytes.is_empty() {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+        JsonBody::<T>::from_request(request, state).await.map(|JsonBody(value)| OptionalJsonBody(value))
     }
 }
 
@@ -40,15 +60,48 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
         axum::Form::<T>::from_request(request, state)
             .await
             .map(|axum::Form(value)| FormBody(value))
-            .map_err(|rejection| rejected(rejection.status(), rejection.body_text()))
+            .map_err(|rejection| rejected(rejection.status(), rejection.body_text(), &rejection))
     }
 }
 
-fn rejected(status: axum::http::StatusCode, message: String) -> ApiError {
-    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge
-    } else {
-        ApiError::BadRequest(message)
+/// Maps an extractor's rejection to the JSON error of the same meaning.
+pub(crate) fn rejected(status: StatusCode, message: String, error: &(dyn std::error::Error + 'static)) -> ApiError {
+    if timed_out(error) {
+        return ApiError::RequestTimeout;
+    }
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType(message),
+        _ => ApiError::BadRequest(message),
+    }
+}
+
+/// Whether a body error was the body-read deadline (tower-http's `TimeoutError`, however
+/// deep axum wrapped it).
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
+}
+
+/// The one `Authorization` header, if any. Two are refused: which one counts would depend on
+/// the parser, and a proxy and the server could read different ones (RFC 9110 §5.3: a field
+/// that is not a list must not be repeated; RFC 6750 §2 allows one method per request).
+pub fn authorization(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(ApiError::BadRequest("Authorization: sent more than once".into()));
+    }
+    match first.map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(value)) => Ok(Some(value)),
+        Some(Err(_)) => Err(ApiError::BadRequest("Authorization: not visible ASCII".into())),
     }
 }
 
@@ -69,7 +122,7 @@ pub fn presented_client(
     form_id: Option<&str>,
     form_secret: Option<&str>,
 ) -> Result<Option<PresentedClient>, ApiError> {
-    let basic = match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    let basic = match authorization(headers)? {
         Some(value) if value.len() > 6 && value[..6].eq_ignore_ascii_case("basic ") => Some(decode_basic(&value[6..])?),
         _ => None,
     };
@@ -126,9 +179,10 @@ pub async fn authenticate(
     }
 }
 
-/// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1), if any.
-pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let scheme = value.get(..7)?;
-    scheme.eq_ignore_ascii_case("bearer ").then(|| value[7..].trim()).filter(|t| !t.is_empty())
+/// The bearer token of `Authorization: Bearer …` (RFC 6750 §2.1), if any; a repeated
+/// `Authorization` header is an error.
+pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = authorization(headers)? else { return Ok(None) };
+    let Some(scheme) = value.get(..7) else { return Ok(None) };
+    Ok(scheme.eq_ignore_ascii_case("bearer ").then(|| value[7..].trim()).filter(|t| !t.is_empty()))
 }

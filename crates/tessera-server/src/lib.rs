@@ -6,11 +6,13 @@
 
 pub mod app;
 pub mod audit_queue;
+pub mod client_address;
 pub mod client_cache;
 pub mod config;
 mod cors;
 pub mod error;
 pub mod extract;
+pub mod listener;
 pub mod logging;
 pub mod password_pool;
 pub mod rate_limit;
@@ -18,3 +20,4 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod tls;

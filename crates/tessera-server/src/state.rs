@@ -57,6 +57,9 @@ pub struct Shared {
     pub passwords: BlockingPasswordCheck,
     /// Login rate limits.
     pub limits: LoginLimits,
+    /// Whether requests arrive over native TLS (HSTS is sent; cookies, when they come, are
+    /// `Secure`).
+    pub https: bool,
     /// The Prometheus registry.
     pub metrics: PrometheusHandle,
     /// The longest access-token lifetime that may be in circulation (the server's recorded

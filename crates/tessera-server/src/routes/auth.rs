@@ -1,8 +1,6 @@
 //! The first-party JSON API: `/auth/login`, `/auth/refresh`, `/auth/logout` (SPEC §5).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -17,8 +15,10 @@ use tessera_core::model::refresh::RefreshToken;
 use tessera_core::model::session::SessionId;
 
 use super::token_response;
+use crate::client_address::ClientIp;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, bearer_token};
+use crate::extract::{JsonBody, OptionalJsonBody, bearer_token};
+use crate::password_pool::BUSY_RETRY_AFTER;
 use crate::startup::FIRST_PARTY_CLIENT_ID;
 use crate::state::AppState;
 
@@ -31,40 +31,52 @@ pub struct LoginBody {
     scope: Option<String>,
 }
 
+/// The longest account name: an e-mail address's path is at most 256 octets with its angle
+/// brackets (RFC 5321 §4.5.3.1.3), so 254 without. Longer input is refused before it is
+/// counted, hashed or looked up.
+pub const MAX_USERNAME: usize = 254;
+
 /// `POST /auth/login`: password login for a first-party client.
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Response, ApiError> {
     let now = state.now();
-    let ip = peer.ip().to_string();
-    if let Some(wait) = state.limits.per_ip.hit(&ip, now) {
-        return Err(ApiError::TooManyRequests(wait));
+    if body.username.len() > MAX_USERNAME {
+        return Err(ApiError::BadRequest(format!("username: longer than {MAX_USERNAME} bytes")));
     }
+    let Some(_place) = state.passwords.admit() else { return Err(ApiError::Unavailable(BUSY_RETRY_AFTER)) };
     let account_key = body.username.trim().to_lowercase();
-    if let Some(wait) = state.limits.per_account.blocked_for(&account_key, now) {
-        return Err(ApiError::TooManyRequests(wait));
-    }
-    let client = first_party_client(&state, body.client_id.as_deref()).await?;
+    let attempt = state.limits.begin(&account_key, ip, now).await.map_err(ApiError::TooManyRequests)?;
+    let client = match first_party_client(&state, body.client_id.as_deref()).await {
+        Ok(client) => client,
+        Err(error) => {
+            attempt.not_counted();
+            return Err(error);
+        }
+    };
     let request = LoginRequest {
         client: &client,
         username: &body.username,
         password: &body.password,
         scope: body.scope.as_deref(),
-        ip: Some(ip),
+        ip: Some(ip.to_string()),
     };
     match login_flow(&*state.store, &state.passwords, &state.issuance(), request, now).await {
         Ok(tokens) => {
-            state.limits.per_account.clear(&account_key);
+            attempt.succeeded();
             metrics::counter!("tessera_tokens_issued_total", "grant" => "login").increment(1);
             Ok(token_response(&tokens))
         }
         Err(error @ CoreError::InvalidCredentials { .. }) => {
-            state.limits.per_account.hit(&account_key, now);
+            attempt.failed();
             Err(error.into())
         }
-        Err(error) => Err(error.into()),
+        Err(error) => {
+            attempt.not_counted();
+            Err(error.into())
+        }
     }
 }
 
@@ -88,11 +100,11 @@ pub struct RefreshBody {
 /// `POST /auth/refresh`: rotates the refresh token, returns a new access token.
 pub async fn refresh(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     JsonBody(body): JsonBody<RefreshBody>,
 ) -> Result<Response, ApiError> {
     let client = first_party_client(&state, body.client_id.as_deref()).await?;
-    let tokens = refresh_grant(&state, &client, &body.refresh_token, None, Some(peer.ip().to_string())).await?;
+    let tokens = refresh_grant(&state, &client, &body.refresh_token, None, Some(ip.to_string())).await?;
     Ok(token_response(&tokens))
 }
 
@@ -123,17 +135,13 @@ pub struct LogoutBody {
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    OptionalJsonBody(body): OptionalJsonBody<LogoutBody>,
 ) -> Result<Response, ApiError> {
     let now = state.now();
-    let body: LogoutBody = if body.is_empty() {
-        LogoutBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?
-    };
+    let bearer = bearer_token(&headers)?;
     let sid = if let Some(refresh) = body.refresh_token.as_deref() {
         session_of_refresh_token(&*state.store, refresh).await?
-    } else if let Some(bearer) = bearer_token(&headers) {
+    } else if let Some(bearer) = bearer {
         let info = authenticate_bearer(&*state.store, &state.ring.current(), bearer, now).await?;
         match info.claim("sid") {
             Some(sid) => Some(SessionId::new(sid)),

@@ -1,10 +1,8 @@
 //! OAuth 2.0 endpoints: token (RFC 6749 §3.2), revocation (RFC 7009), introspection
 //! (RFC 7662), and OpenID Connect userinfo (Core §5.3).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,6 +15,7 @@ use tessera_core::model::account::UserId;
 use tessera_core::model::audit::{AuditEvent, AuditKind, AuditSink as _};
 
 use super::{auth::refresh_grant, no_store, token_response};
+use crate::client_address::ClientIp;
 use crate::error::{ApiError, bearer_required};
 use crate::extract::{FormBody, authenticate, bearer_token, presented_client};
 use crate::state::AppState;
@@ -34,12 +33,12 @@ pub struct TokenForm {
 /// `POST /oauth/token`.
 pub async fn token(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     FormBody(form): FormBody<TokenForm>,
 ) -> Result<Response, ApiError> {
     let grant_type = form.grant_type.as_deref().ok_or_else(|| ApiError::BadRequest("grant_type: missing".into()))?;
-    let ip = peer.ip().to_string();
+    let ip = ip.to_string();
     let presented = presented_client(&headers, form.client_id.as_deref(), form.client_secret.as_deref())?
         .ok_or(CoreError::InvalidClient { detail: "no client credentials" })?;
     let client = authenticate(&state, presented, Some(ip.clone())).await?;
@@ -80,13 +79,13 @@ pub struct TokenOnlyForm {
 
 async fn client_and_token(
     state: &AppState,
-    peer: SocketAddr,
+    ip: std::net::IpAddr,
     headers: &HeaderMap,
     form: TokenOnlyForm,
 ) -> Result<(tessera_core::model::client::Client, String), ApiError> {
     let presented = presented_client(headers, form.client_id.as_deref(), form.client_secret.as_deref())?
         .ok_or(CoreError::InvalidClient { detail: "no client credentials" })?;
-    let client = authenticate(state, presented, Some(peer.ip().to_string())).await?;
+    let client = authenticate(state, presented, Some(ip.to_string())).await?;
     let token = form.token.filter(|t| !t.is_empty()).ok_or_else(|| ApiError::BadRequest("token: missing".into()))?;
     Ok((client, token))
 }
@@ -94,11 +93,11 @@ async fn client_and_token(
 /// `POST /oauth/revoke` (RFC 7009): `200` with an empty body, also for unknown tokens.
 pub async fn revoke(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     FormBody(form): FormBody<TokenOnlyForm>,
 ) -> Result<Response, ApiError> {
-    let (client, token) = client_and_token(&state, peer, &headers, form).await?;
+    let (client, token) = client_and_token(&state, ip, &headers, form).await?;
     revoke_token(&*state.store, &state.audit, &state.ring.current(), &client, &token, state.now()).await?;
     Ok(StatusCode::OK.into_response())
 }
@@ -106,11 +105,11 @@ pub async fn revoke(
 /// `POST /oauth/introspect` (RFC 7662), for confidential clients (resource servers).
 pub async fn introspect(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     FormBody(form): FormBody<TokenOnlyForm>,
 ) -> Result<Response, ApiError> {
-    let (client, token) = client_and_token(&state, peer, &headers, form).await?;
+    let (client, token) = client_and_token(&state, ip, &headers, form).await?;
     if !client.is_confidential() {
         return Err(CoreError::UnauthorizedClient { grant_type: "introspection".into() }.into());
     }
@@ -118,10 +117,39 @@ pub async fn introspect(
     Ok(no_store(axum::Json(body).into_response()))
 }
 
+/// `POST /oauth/userinfo` form: the RFC 6750 §2.2 body parameter.
+#[derive(Debug, Deserialize)]
+pub struct UserinfoForm {
+    access_token: Option<String>,
+}
+
 /// `GET|POST /oauth/userinfo` and `/api/userinfo`: the claims of the token's user that its
 /// scopes allow (OIDC Core §5.4). A token without a user (client credentials) has none.
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let Some(token) = bearer_token(&headers) else { return Ok(bearer_required()) };
+pub async fn userinfo(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let in_header = bearer_token(&parts.headers)?.map(str::to_owned);
+    let is_form = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let in_body = if parts.method == Method::POST && is_form {
+        let FormBody(form) = FormBody::<UserinfoForm>::from_request(Request::from_parts(parts, body), &state).await?;
+        form.access_token
+    } else {
+        None
+    };
+    let token = match (in_header, in_body) {
+        // RFC 6750 §2: a client must not use more than one method per request.
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "access_token: sent both in the Authorization header and in the body".into(),
+            ));
+        }
+        (Some(token), None) | (None, Some(token)) => token,
+        (None, None) => return Ok(bearer_required()),
+    };
+    let token = token.as_str();
     let info = authenticate_bearer(&*state.store, &state.ring.current(), token, state.now()).await?;
     let invalid = |detail: &str| CoreError::InvalidToken { detail: detail.to_owned() };
     if info.claim("sid").is_none() {

@@ -26,6 +26,8 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     pub data_dir: PathBuf,
+    /// The native-TLS certificate when `tls.*` is configured (tests reload it).
+    pub tls: Option<std::sync::Arc<tessera_server::tls::TlsCertificate>>,
     _temp: Option<tempfile::TempDir>,
 }
 
@@ -58,8 +60,10 @@ impl TestServer {
         drop(probe);
         config.listen = addr;
         let data_dir = config.data_dir.clone();
+        let scheme = if config.tls.enabled() { "https" } else { "http" };
         let prepared = prepare_with_clock(config, None, clock).await.unwrap();
         let state = prepared.state().clone();
+        let tls = prepared.tls();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             prepared
@@ -70,13 +74,14 @@ impl TestServer {
                 .unwrap();
         });
         TestServer {
-            base: format!("http://{addr}"),
+            base: format!("{scheme}://{addr}"),
             addr,
             state,
             http: reqwest::Client::new(),
             shutdown: Some(tx),
             task: Some(task),
             data_dir,
+            tls,
             _temp: None,
         }
     }
