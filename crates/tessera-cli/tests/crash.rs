@@ -4,7 +4,8 @@
 //! The real binary runs on an ephemeral port with a fresh data folder. Sixteen refresh-token
 //! chains rotate concurrently, each strictly in order on its own keep-alive connection: a new
 //! token counts as acknowledged only once its `200` has arrived. After a random 0.5–2 s the
-//! server gets SIGKILL with requests in flight. Then, with the process gone, the database is
+//! server gets SIGKILL with requests in flight, in the middle of a group-commit batch (the
+//! writer's mean batch is checked to be above one just before). Then, with the process gone, the database is
 //! opened directly: every chain's last acknowledged token must be stored. A restart on the same
 //! folder must keep the keys and the account, and every last acknowledged token must refresh,
 //! unless the request that was in flight at the kill had already rotated it (committed, its
@@ -132,6 +133,17 @@ impl Connection {
     }
 }
 
+/// `tessera_store_batch_size` sum over count, from the Prometheus text.
+fn mean_batch_size(metrics: &str) -> f64 {
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name).and_then(|rest| rest.trim().parse::<f64>().ok()))
+            .unwrap_or_else(|| panic!("{name} missing from /metrics"))
+    };
+    value("tessera_store_batch_size_sum") / value("tessera_store_batch_size_count")
+}
+
 fn refresh_body(token: &str) -> Value {
     serde_json::json!({ "refresh_token": token })
 }
@@ -215,6 +227,12 @@ fn a_kill_in_the_middle_of_load_loses_no_acknowledged_rotation() {
     let load = load_duration();
     start_line.wait();
     std::thread::sleep(load);
+    // Group commit is at work under this load: the writer's transactions carry several
+    // rotations on average, so the kill below lands in the middle of a batch.
+    let (status, metrics) = Connection::open(port).unwrap().request("GET", "/metrics", None).unwrap();
+    assert_eq!(status, 200);
+    let batching = mean_batch_size(&metrics);
+    assert!(batching > 1.0, "rotations were batched before the kill (mean batch {batching})");
     killing.store(true, Ordering::SeqCst);
     server.kill().unwrap(); // SIGKILL: no drain, no shutdown hook, no WAL checkpoint.
     let status = server.wait().unwrap();
@@ -267,7 +285,7 @@ fn a_kill_in_the_middle_of_load_loses_no_acknowledged_rotation() {
     server.wait().unwrap();
 
     println!(
-        "{CHAINS} chains, load {load:?}: {acknowledged} rotations acknowledged, {in_flight} chains with a \
+        "{CHAINS} chains, load {load:?}, mean batch {batching:.1}: {acknowledged} rotations acknowledged, {in_flight} chains with a \
          request in flight at the kill, {committed_unacknowledged} of those already rotated (committed, \
          answer lost); test took {:?}",
         test_started.elapsed()

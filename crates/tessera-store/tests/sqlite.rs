@@ -107,3 +107,96 @@ async fn a_database_of_the_first_schema_migrates_to_grants_and_keeps_its_tokens(
     assert!(matches!(store.rotate_refresh_token(rotation, NOW).await.unwrap(), RotateOutcome::Rotated { .. }));
     assert!(store.revoke_grant(&grant.id, NOW.plus(1)).await.unwrap());
 }
+
+/// Group commit: operations queued while the writer waits run in one transaction; one that
+/// fails (even after writing) is rolled back alone, a reuse revokes its grant, and every other
+/// operation of the batch commits with its own answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_batch_commits_each_operation_with_its_own_outcome() {
+    use sqlx::Connection as _;
+    use tessera_core::CoreError;
+    use tessera_core::model::client::ClientId;
+    use tessera_core::model::grant::GrantStore;
+    use tessera_core::model::refresh::{RefreshStore, RotateOutcome, Rotation};
+    use tessera_core::model::revocation::{RevocationStore, RevocationTarget};
+    use tessera_core::model::session::SessionStore;
+    use tessera_store::conformance::fixtures::{NOW, access, grant, login, session, token_hash};
+
+    let (store, dir) = fresh_store().await;
+    let first = login(&store).await;
+    for n in 2..=4 {
+        store.create_session(&session(&format!("s{n}"), "u1", Some("app"))).await.unwrap();
+        let chain = grant(&format!("g{n}"), "app", "u1", &format!("s{n}"));
+        store
+            .create_grant(&chain, Some(&token_hash(&format!("chain-{n}"))), &access(&format!("j{n}"), NOW))
+            .await
+            .unwrap();
+    }
+    let before = store.writer_stats();
+
+    // Another connection holds the write lock, so the writer's next transaction waits and the
+    // operations below queue behind it.
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(dir.path().join("tessera.db"));
+    let mut holder = sqlx::SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut holder).await.unwrap();
+    let waiting = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.revoke(&RevocationTarget::Jti("first-in".into()), NOW.plus(60), NOW).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+
+    let rotate = |presented: String, next: String| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let (presented, next) = (token_hash(&presented), token_hash(&next));
+            let record = access(&format!("jti-{next:?}"), NOW.plus(1));
+            let rotation = Rotation {
+                presented: &presented,
+                replacement: &next,
+                client_id: &ClientId::new("app"),
+                access_token: &record,
+                reuse_interval: 0,
+            };
+            store.rotate_refresh_token(rotation, NOW.plus(1)).await
+        })
+    };
+    let mut rotations = vec![rotate("first".into(), "first-next".into())];
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    rotations.push(rotate("first".into(), "first-again".into())); // a reuse in the same batch
+    for n in 2..=4 {
+        rotations.push(rotate(format!("chain-{n}"), format!("chain-{n}-next")));
+    }
+    // Fails after its first insert (the refresh token's hash is taken): rolled back alone.
+    let failing = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let orphan = grant("g-orphan", "app", "u1", "s1");
+            store.create_grant(&orphan, Some(&token_hash("chain-2")), &access("j-orphan", NOW)).await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    sqlx::query("COMMIT").execute(&mut holder).await.unwrap();
+
+    assert!(waiting.await.unwrap().is_ok());
+    let mut outcomes = Vec::new();
+    for rotation in rotations {
+        outcomes.push(rotation.await.unwrap().unwrap());
+    }
+    assert!(matches!(outcomes[0], RotateOutcome::Rotated { .. }), "{:?}", outcomes[0]);
+    assert_eq!(outcomes[1], RotateOutcome::Reused { grant_id: first.grant.id.clone() });
+    assert!(outcomes[2..].iter().all(|o| matches!(o, RotateOutcome::Rotated { .. })), "{outcomes:?}");
+    assert!(matches!(failing.await.unwrap(), Err(CoreError::Conflict { .. })));
+
+    let after = store.writer_stats();
+    assert!(after.largest_batch >= 6, "the queued operations ran as one batch: {before:?} -> {after:?}");
+
+    // What committed is there after a reopen; what failed left nothing behind.
+    store.close().await;
+    let reopened = SqliteStore::open(&dir.path().join("tessera.db")).await.unwrap();
+    assert!(reopened.grant(&grant("g-orphan", "app", "u1", "s1").id).await.unwrap().is_none());
+    assert!(reopened.grant(&first.grant.id).await.unwrap().unwrap().revoked_at.is_some());
+    for n in 2..=4 {
+        let (live, record) = reopened.refresh_token(&token_hash(&format!("chain-{n}-next"))).await.unwrap().unwrap();
+        assert_eq!((live.revoked_at, record.used_at), (None, None));
+    }
+}

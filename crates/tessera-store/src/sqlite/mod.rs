@@ -16,7 +16,7 @@ mod retention;
 mod revocations;
 mod sessions;
 mod signing_keys;
-mod writer;
+pub mod writer;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -91,6 +91,11 @@ impl SqliteStore {
         // The group-commit writer has a connection of its own, with the same guarantees.
         let connection = options.connect().await.map_err(storage_error)?;
         Ok(SqliteStore { pool, writer: writer::Writer::start(connection) })
+    }
+
+    /// What the group-commit writer has done so far.
+    pub fn writer_stats(&self) -> writer::WriterStats {
+        self.writer.stats()
     }
 
     /// The connection pool, for health checks.

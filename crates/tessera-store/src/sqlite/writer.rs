@@ -10,6 +10,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use sqlx::{Connection as _, SqliteConnection};
@@ -77,10 +79,30 @@ where
     }
 }
 
+/// What the writer has done so far, for tests and diagnostics (the server exports the same as
+/// metrics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Transactions run.
+    pub batches: u64,
+    /// Operations run in them.
+    pub operations: u64,
+    /// The most operations one transaction carried.
+    pub largest_batch: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    operations: AtomicU64,
+    largest_batch: AtomicU64,
+}
+
 /// The handle through which the store queues writes.
 #[derive(Clone, Debug)]
 pub struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
+    counters: Arc<Counters>,
 }
 
 impl std::fmt::Debug for dyn Job {
@@ -93,8 +115,18 @@ impl Writer {
     /// Starts the writer task on `connection`.
     pub fn start(connection: SqliteConnection) -> Writer {
         let (jobs, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(run(connection, receiver));
-        Writer { jobs }
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(run(connection, receiver, Arc::clone(&counters)));
+        Writer { jobs, counters }
+    }
+
+    /// What the writer has done so far.
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            operations: self.counters.operations.load(Ordering::Relaxed),
+            largest_batch: self.counters.largest_batch.load(Ordering::Relaxed),
+        }
     }
 
     /// Runs `operation` in the next batch, in its own savepoint, and answers with its outcome
@@ -114,13 +146,16 @@ fn stopped() -> CoreError {
     CoreError::Storage("the database writer stopped".into())
 }
 
-async fn run(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<Box<dyn Job>>) {
+async fn run(mut connection: SqliteConnection, mut jobs: mpsc::Receiver<Box<dyn Job>>, counters: Arc<Counters>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     // Takes whatever is pending (at least one), never waiting for more.
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = Instant::now();
         let size = batch.len();
         let (replies, committed) = run_batch(&mut connection, batch.drain(..)).await;
+        counters.batches.fetch_add(1, Ordering::Relaxed);
+        counters.operations.fetch_add(size as u64, Ordering::Relaxed);
+        counters.largest_batch.fetch_max(size as u64, Ordering::Relaxed);
         metrics::histogram!("tessera_store_batch_size").record(size as f64);
         metrics::histogram!("tessera_store_commit_seconds").record(started.elapsed().as_secs_f64());
         if committed.is_err() {
