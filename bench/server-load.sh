@@ -3,6 +3,8 @@
 # client_credentials issuance, refresh rotation, introspection and the JWKS, with wrk;
 # requests/s, p50/p99 latency, RSS idle and peak per workload, and the time from start to ready.
 # Usage: bench/server-load.sh [seconds per run, default 15] [connections, default 50]
+# BENCH_TESSERA_BIN=path runs that binary instead of building this tree's release binary (to compare
+# two builds in one session, alternating).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-15}"
@@ -11,8 +13,12 @@ PORT="${BENCH_PORT:-18080}"
 BASE="http://127.0.0.1:$PORT"
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -q -p tessera-cli
-BIN="$PWD/target/release/tessera"
+if [ -n "${BENCH_TESSERA_BIN:-}" ]; then
+  BIN="$BENCH_TESSERA_BIN"
+else
+  cargo build --release -q -p tessera-cli
+  BIN="$PWD/target/release/tessera"
+fi
 WORK="$(mktemp -d)"
 DATA="$WORK/data"
 PID=""

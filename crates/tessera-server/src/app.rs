@@ -122,6 +122,7 @@ pub async fn prepare_with_clock(
         random,
         clock,
         audit,
+        issuance_tally: crate::issuance_tally::IssuanceTally::default(),
         passwords: BlockingPasswordCheck::new(cores, config.http.password_queue),
         https: tls.is_some(),
         limits,
@@ -164,6 +165,7 @@ impl Prepared {
         let reloads = tls.map(reload_on_hangup);
         tracing::info!(address = ?address, issuer = %state.issuer, tls = acceptor.is_some(), ready_ms = started.elapsed().as_millis() as u64, "tessera is ready");
         let maintenance = tokio::spawn(maintain(state.clone(), master));
+        let tally = tokio::spawn(flush_issuance_tally(state.clone()));
         let app = router(state.clone());
         crate::listener::serve(listener, app, &state.config.http, acceptor, shutdown).await;
         if let Some(reloads) = reloads {
@@ -171,6 +173,10 @@ impl Prepared {
         }
         maintenance.abort();
         let _ = maintenance.await;
+        tally.abort();
+        let _ = tally.await;
+        // The last counts, before the audit queue drains.
+        state.issuance_tally.flush(&state.audit);
         drop(state);
         audit_writer.finish(Duration::from_secs(10)).await;
         tracing::info!("tessera stopped");
@@ -259,6 +265,14 @@ async fn track(request: Request, next: Next) -> Response {
     metrics::histogram!("tessera_http_request_duration_seconds", "route" => route, "method" => method, "status" => status)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+/// Turns the client-credentials counters into audit events every few seconds.
+async fn flush_issuance_tally(state: AppState) {
+    loop {
+        tokio::time::sleep(crate::issuance_tally::FLUSH_EVERY).await;
+        state.issuance_tally.flush(&state.audit);
+    }
 }
 
 /// Background work: key rotation and activation on every node (the store lets one win),

@@ -12,6 +12,7 @@ pub mod config;
 mod cors;
 pub mod error;
 pub mod extract;
+pub mod issuance_tally;
 pub mod listener;
 pub mod logging;
 pub mod password_pool;

@@ -53,6 +53,8 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// Audit events, batched off the request path.
     pub audit: AuditQueue,
+    /// Client-credentials issuance, counted and audited in aggregate.
+    pub issuance_tally: crate::issuance_tally::IssuanceTally,
     /// Argon2id on the blocking pool.
     pub passwords: BlockingPasswordCheck,
     /// Login rate limits.

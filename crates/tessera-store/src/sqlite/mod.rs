@@ -2,9 +2,13 @@
 //! writer), foreign keys enforced, `synchronous = FULL` so an acknowledged write survives a power
 //! cut (SPEC §6), and the embedded migrations applied at open.
 //!
-//! Every operation that decides and writes runs in one `BEGIN IMMEDIATE` transaction: it takes
-//! the write lock before its first read, so no other writer can change what it read, and a
-//! concurrent writer waits on the busy timeout instead of failing with a stale snapshot.
+//! Every operation that decides and writes runs inside a `BEGIN IMMEDIATE` transaction: it takes
+//! the write lock before its first read, so no other writer can change what it read. The
+//! request-path writes go through the group-commit writer (`writer.rs`): one connection, one
+//! transaction per batch of pending operations, a savepoint per operation, one commit (one
+//! fsync) for the batch, every caller answered after it. The rare administrative writes (keys,
+//! clients, accounts) keep their own transaction on a pool connection and wait for the lock on
+//! the busy timeout, as a second process (an admin command) does.
 
 mod accounts;
 mod artifacts;
