@@ -143,6 +143,25 @@ proptest! {
         check(text.as_bytes());
     }
 
+    /// Objects wide enough that the duplicate check leaves its linear list of 16 names for a
+    /// hash set, with a repeat (plain or escaped) at any position, at the top or nested.
+    #[test]
+    fn fast_paths_agree_with_serde_json_on_wide_objects(
+        width in 1usize..40,
+        repeat in prop::option::of((0usize..40, any::<bool>())),
+        nested in any::<bool>(),
+    ) {
+        let mut members: Vec<String> = (0..width).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        if let Some((index, escaped)) = repeat {
+            let name = format!("k{}", index % width);
+            let name = if escaped { format!("\\u006b{}", &name[1..]) } else { name };
+            members.insert((index * 7) % (width + 1), format!(r#""{name}":"again""#));
+        }
+        let object = format!("{{{}}}", members.join(","));
+        let text = if nested { format!(r#"{{"m":{object},"client_id":"c","exp":1700000000}}"#) } else { object };
+        check(text.as_bytes());
+    }
+
     /// Text over an alphabet of JSON pieces and claim names: mostly invalid, every branch
     /// of the scanners likely.
     #[test]
