@@ -342,7 +342,7 @@ async fn introspection_revocation_logout_and_userinfo() {
     assert_eq!(status, 200, "another client's refresh token: nothing happens");
     assert_eq!(server.post_json("/auth/refresh", json!({"refresh_token": refresh})).await.0, 200, "still valid");
 
-    // Logout with a bearer token ends the session: its refresh family and its access tokens.
+    // Logout with a bearer token ends the session: its grant and its access tokens.
     let login = server.login(EMAIL, PASSWORD).await;
     let access = login["access_token"].as_str().unwrap().to_owned();
     let response = server.http.post(server.url("/auth/logout")).bearer_auth(&access).send().await.unwrap();

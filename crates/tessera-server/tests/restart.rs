@@ -1,4 +1,4 @@
-//! A restart keeps keys, users, clients and refresh families: state that a response
+//! A restart keeps keys, users, clients and grants: state that a response
 //! acknowledged is durable.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -31,7 +31,7 @@ async fn restart_keeps_keys_users_clients_and_refresh_families() {
     assert!(events.iter().any(|e| e.kind.as_str() == "login.succeeded"), "{events:?}");
     assert_eq!(jwks_before, jwks_after, "same signing keys after a restart");
     let (status, body, _) = second.post_json("/auth/refresh", json!({"refresh_token": login["refresh_token"]})).await;
-    assert_eq!(status, 200, "the refresh family survived: {body}");
+    assert_eq!(status, 200, "the grant survived: {body}");
     let (status, _, _) =
         second.post_form("/oauth/token", &[("grant_type", "client_credentials")], Some(("svc", &secret))).await;
     assert_eq!(status, 200, "the client and its secret survived");

@@ -29,7 +29,7 @@ pub async fn add_account(
     Ok(account)
 }
 
-/// Disables an account and revokes everything it holds: its sessions and refresh families, and
+/// Disables an account and revokes everything it holds: its sessions and grants, and
 /// (by `sub`) every access token issued until now.
 pub async fn disable_account<S>(
     store: &S,
@@ -81,7 +81,7 @@ where
     Ok(())
 }
 
-/// Removes an account for good: its sessions and refresh families go with it, and the access
+/// Removes an account for good: its sessions and grants go with it, and the access
 /// tokens it holds are refused (by `sub`) until the last of them has expired.
 pub async fn remove_account<S>(
     store: &S,

@@ -61,7 +61,7 @@ pub struct NewClient {
     pub audiences: Vec<String>,
     /// Access-token lifetime override, seconds.
     pub access_ttl: Option<i64>,
-    /// Refresh-family lifetime override, seconds.
+    /// Grant (refresh) lifetime override, seconds.
     pub refresh_ttl: Option<i64>,
 }
 

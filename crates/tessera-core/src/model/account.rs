@@ -133,7 +133,7 @@ pub trait AccountStore: Send + Sync {
     /// Replaces the password hash; `false` if there is no such account.
     async fn set_password_hash(&self, id: &UserId, hash: &PasswordHash, now: Timestamp) -> Result<bool, CoreError>;
 
-    /// Deletes the account with its sessions and refresh families, in one operation; `false`
+    /// Deletes the account with its sessions and grants, in one operation; `false`
     /// if there is no such account. Access tokens it holds are the caller's to revoke (by `sub`).
     async fn remove_account(&self, id: &UserId) -> Result<bool, CoreError>;
 }

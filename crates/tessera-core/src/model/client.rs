@@ -105,7 +105,7 @@ pub struct Client {
     pub audiences: Vec<String>,
     /// Access-token lifetime in seconds, overriding the server default.
     pub access_ttl: Option<i64>,
-    /// Refresh-family lifetime in seconds, overriding the server default.
+    /// Grant (refresh) lifetime in seconds, overriding the server default.
     pub refresh_ttl: Option<i64>,
     /// When the client was registered.
     pub created_at: Timestamp,
@@ -157,7 +157,7 @@ pub trait ClientStore: Send + Sync {
     /// All clients, ordered by `client_id`.
     async fn list_clients(&self) -> Result<Vec<Client>, CoreError>;
 
-    /// Removes a client and, atomically with it, every refresh family issued to it, so that no
+    /// Removes a client and, atomically with it, every grant issued to it, so that no
     /// refresh token outlives its client. `false` if there was no such client.
     async fn remove_client(&self, client_id: &ClientId) -> Result<bool, CoreError>;
 }

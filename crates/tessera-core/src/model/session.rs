@@ -23,7 +23,7 @@ string_identifier!(
 pub enum SessionKind {
     /// A browser session at the server, behind a cookie; reused for single sign-on.
     Browser,
-    /// A session created by the JSON login API; it lives in its refresh family.
+    /// A session created by the JSON login API; it lives as long as its grant.
     Api,
 }
 
@@ -99,12 +99,12 @@ pub trait SessionStore: Send + Sync {
     /// The sessions of a user that are active at `now`, newest first.
     async fn active_sessions(&self, user_id: &UserId, now: Timestamp) -> Result<Vec<Session>, CoreError>;
 
-    /// Ends a session. Atomically with it, every refresh family bound to the session is revoked,
+    /// Ends a session. Atomically with it, every grant of the session is revoked,
     /// so that no refresh token outlives its session. Idempotent: the first revocation time
     /// is kept. `false` if there is no such session.
     async fn revoke_session(&self, sid: &SessionId, now: Timestamp) -> Result<bool, CoreError>;
 
-    /// Ends every session of a user and revokes their refresh families, atomically; returns how
+    /// Ends every session of a user and revokes their grants, atomically; returns how
     /// many sessions were active.
     async fn revoke_user_sessions(&self, user_id: &UserId, now: Timestamp) -> Result<u64, CoreError>;
 }

@@ -85,7 +85,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn remove_account(&self, id: &UserId) -> Result<bool, CoreError> {
-        // Sessions, refresh families and their tokens go with it: ON DELETE CASCADE.
+        // Sessions, grants and their tokens go with it: ON DELETE CASCADE.
         let result = sqlx::query("DELETE FROM accounts WHERE id = ?")
             .bind(id.as_str())
             .execute(&self.pool)

@@ -72,7 +72,7 @@ impl ClientStore for SqliteStore {
     }
 
     async fn remove_client(&self, client_id: &ClientId) -> Result<bool, CoreError> {
-        // The foreign keys cascade: the client's refresh families and tokens go with it in this
+        // The foreign keys cascade: the client's grants and tokens go with it in this
         // one statement, and its sessions lose their client reference.
         let result = sqlx::query("DELETE FROM clients WHERE client_id = ?")
             .bind(client_id.as_str())
