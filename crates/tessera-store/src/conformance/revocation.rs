@@ -129,7 +129,10 @@ pub async fn the_feed_cursor_misses_nothing_under_concurrent_writes<S: Store + '
         .collect();
     let mut cursor = 0;
     let mut seen = Vec::new();
-    for _ in 0..10_000 {
+    // Reads while the writers write; once they have all finished, one more empty page means
+    // the reader has caught up with everything they committed.
+    let mut writers_done = false;
+    loop {
         let page = store.revocations_after(cursor, 7).await.unwrap();
         for entry in &page {
             assert!(entry.seq > cursor, "positions increase: {} after {cursor}", entry.seq);
@@ -140,6 +143,10 @@ pub async fn the_feed_cursor_misses_nothing_under_concurrent_writes<S: Store + '
             break;
         }
         if page.is_empty() {
+            if writers_done {
+                break;
+            }
+            writers_done = writers.iter().all(|writer| writer.is_finished());
             tokio::task::yield_now().await;
         }
     }
