@@ -25,6 +25,9 @@ fn event_from_row(row: &SqliteRow) -> Result<AuditEvent, CoreError> {
     })
 }
 
+/// Audit rows written by one statement at most.
+const AUDIT_ROWS_PER_STATEMENT: usize = 256;
+
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit_events(&self, events: &[AuditEvent]) -> Result<(), CoreError> {
@@ -34,20 +37,22 @@ impl AuditStore for SqliteStore {
         let events = events.to_vec();
         self.write(move |connection| {
             Box::pin(async move {
-                for event in &events {
-                    sqlx::query(
-                        "INSERT INTO audit_events (kind, actor, ip, client_id, details, time)
-                         VALUES (?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(event.kind.as_str())
-                    .bind(event.actor.as_deref())
-                    .bind(event.ip.as_deref())
-                    .bind(event.client_id.as_ref().map(ClientId::as_str))
-                    .bind(event.details.to_json())
-                    .bind(event.time.unix())
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(storage_error)?;
+                // One multi-row INSERT per chunk: each statement is a round trip to the
+                // connection's thread, so a batch costs one, not one per event. 6 values per
+                // row keeps a chunk far below SQLite's 32,766 bound parameters.
+                for chunk in events.chunks(AUDIT_ROWS_PER_STATEMENT) {
+                    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+                        "INSERT INTO audit_events (kind, actor, ip, client_id, details, time) ",
+                    );
+                    insert.push_values(chunk, |mut row, event| {
+                        row.push_bind(event.kind.as_str())
+                            .push_bind(event.actor.clone())
+                            .push_bind(event.ip.clone())
+                            .push_bind(event.client_id.as_ref().map(|c| c.as_str().to_owned()))
+                            .push_bind(event.details.to_json())
+                            .push_bind(event.time.unix());
+                    });
+                    insert.build().execute(&mut *connection).await.map_err(storage_error)?;
                 }
                 Ok(())
             })
