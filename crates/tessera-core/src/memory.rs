@@ -14,7 +14,9 @@ use crate::model::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore
 use crate::model::audit::{AuditEvent, AuditStore};
 use crate::model::client::{Client, ClientId, ClientStore};
 use crate::model::grant::{AccessTokenRecord, Grant, GrantId, GrantStore};
-use crate::model::refresh::{RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome, Rotation};
+use crate::model::refresh::{
+    RefreshContext, RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome, Rotation,
+};
 use crate::model::retention::{AccessTtlRecord, RetentionStore};
 use crate::model::revocation::{Revocation, RevocationQuery, RevocationStore, RevocationTarget, retain_until};
 use crate::model::session::{Session, SessionId, SessionStore};
@@ -341,6 +343,22 @@ impl RefreshStore for MemoryStore {
             return Ok(None);
         };
         Ok(state.grants.iter().find(|g| g.id == token.grant_id).map(|grant| (grant.clone(), token.clone())))
+    }
+
+    async fn refresh_context(&self, hash: &RefreshTokenHash) -> Result<Option<RefreshContext>, CoreError> {
+        let state = self.state()?;
+        let Some(token) = state.tokens.iter().find(|t| &t.hash == hash) else {
+            return Ok(None);
+        };
+        let Some(grant) = state.grants.iter().find(|g| g.id == token.grant_id) else {
+            return Ok(None);
+        };
+        Ok(Some(RefreshContext {
+            grant: grant.clone(),
+            token: token.clone(),
+            session: state.sessions.iter().find(|s| s.sid == grant.sid).cloned(),
+            account_active: state.accounts.iter().any(|a| a.id == grant.user_id && !a.disabled),
+        }))
     }
 
     async fn revoke_refresh_token(

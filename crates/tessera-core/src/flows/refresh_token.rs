@@ -11,12 +11,11 @@ use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::flows::issuance::{Issuance, IssuedTokens};
 use crate::model::access_token::IssuedAccessToken;
-use crate::model::account::AccountStore;
 use crate::model::audit::{AuditEvent, AuditKind};
 use crate::model::client::{Client, GrantType};
 use crate::model::grant::{Grant, GrantId, GrantStore};
-use crate::model::refresh::{RefreshStore, RefreshToken, RotateOutcome, Rotation};
-use crate::model::session::{Session, SessionStore};
+use crate::model::refresh::{RefreshContext, RefreshStore, RefreshToken, RotateOutcome, Rotation};
+use crate::model::session::Session;
 
 /// Starts the grant of a fresh login: its first access token and, if the client may refresh,
 /// its first refresh token, stored with the grant in one step. The grant lives for the client's
@@ -75,7 +74,7 @@ pub async fn refresh<S>(
     now: Timestamp,
 ) -> Result<IssuedTokens, CoreError>
 where
-    S: AccountStore + SessionStore + GrantStore + RefreshStore + ?Sized,
+    S: GrantStore + RefreshStore + ?Sized,
 {
     let client = request.client;
     client.require_grant(GrantType::RefreshToken)?;
@@ -83,7 +82,7 @@ where
 
     // Checks that can fail, before the commit. The read is not the decision (the rotation below
     // is); it only makes sure nothing but building the response follows a committed rotation.
-    let Some((grant, _)) = store.refresh_token(&presented).await? else {
+    let Some(RefreshContext { grant, session, account_active, .. }) = store.refresh_context(&presented).await? else {
         return Err(invalid_grant("unknown refresh token"));
     };
     if grant.client_id != client.client_id {
@@ -97,13 +96,12 @@ where
         Some(scope) => narrow_scopes(&grant.scopes, scope)?,
         None => grant.scopes.clone(),
     };
-    let session = match store.session(&grant.sid).await? {
+    let session = match session {
         Some(session) if session.is_active(now) => session,
         _ => return Err(revoke(store, &grant.id, now, "session ended").await),
     };
-    match store.account(&grant.user_id).await? {
-        Some(account) if !account.disabled => {}
-        _ => return Err(revoke(store, &grant.id, now, "account disabled or removed").await),
+    if !account_active {
+        return Err(revoke(store, &grant.id, now, "account disabled or removed").await);
     }
     let (access_token, record) = services.user_access_token(client, &grant.user_id, &session, &scopes, now)?;
     let replacement = RefreshToken::generate(services.random)?;
@@ -183,11 +181,11 @@ mod tests {
     use super::*;
     use crate::memory::MemoryStore;
     use crate::model::access_token::{AccessTokenClaims, AccessTokenIssuer, TokenPolicy};
-    use crate::model::account::{Account, Email, UserId};
+    use crate::model::account::{Account, AccountStore, Email, UserId};
     use crate::model::audit::MemoryAuditSink;
     use crate::model::client::{ClientId, ClientKind};
     use crate::model::revocation::{RevocationQuery, RevocationStore};
-    use crate::model::session::{SessionId, SessionKind};
+    use crate::model::session::{SessionId, SessionKind, SessionStore};
     use crate::random::TestRandom;
 
     const NOW: Timestamp = Timestamp::from_unix(1_700_000_000);

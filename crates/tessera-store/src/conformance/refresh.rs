@@ -276,3 +276,26 @@ pub async fn purge_expired_grants<S: Store>(store: Arc<S>) {
     store.revoke_grant(&long.id, NOW.plus(GRANT_TTL)).await.unwrap();
     assert!(!jti_revoked(&*store, "jti-long").await);
 }
+
+/// One read gives a refresh what it checks: the grant, the token, the session as it is now and
+/// whether the account may still act.
+pub async fn refresh_context_reads_grant_session_and_account<S: Store>(store: Arc<S>) {
+    use tessera_core::model::account::UserId;
+
+    let login = login(&store).await;
+    assert_eq!(store.refresh_context(&token_hash("unknown")).await.unwrap(), None);
+    let context = store.refresh_context(&login.first).await.unwrap().unwrap();
+    assert_eq!(context.grant, login.grant);
+    assert_eq!((context.token.grant_id.clone(), context.token.used_at), (login.grant.id.clone(), None));
+    assert_eq!(context.session, Some(session("s1", "u1", Some("app"))));
+    assert!(context.account_active);
+
+    rotate(&*store, &login.first, &token_hash("next"), &app(), NOW.plus(1)).await;
+    store.set_account_disabled(&UserId::new("u1"), true, NOW.plus(2)).await.unwrap();
+    store.revoke_session(&SessionId::new("s1"), NOW.plus(3)).await.unwrap();
+    let context = store.refresh_context(&login.first).await.unwrap().unwrap();
+    assert_eq!(context.token.used_at, Some(NOW.plus(1)));
+    assert_eq!(context.grant.revoked_at, Some(NOW.plus(3)), "the session took its grant with it");
+    assert_eq!(context.session.unwrap().revoked_at, Some(NOW.plus(3)));
+    assert!(!context.account_active);
+}

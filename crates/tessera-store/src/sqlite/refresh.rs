@@ -8,9 +8,12 @@ use tessera_core::CoreError;
 use tessera_core::clock::Timestamp;
 use tessera_core::model::client::ClientId;
 use tessera_core::model::grant::{Grant, GrantId};
-use tessera_core::model::refresh::{RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome, Rotation};
+use tessera_core::model::refresh::{
+    RefreshContext, RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome, Rotation,
+};
 
 use super::grants::{GRANT_COLUMNS, grant_from_row, record_access_token, revoke_grant_in};
+use super::sessions::session_from_prefixed_row;
 use super::{SqliteStore, storage_error, write_error};
 
 fn token_from_row(row: &SqliteRow) -> Result<RefreshTokenRecord, CoreError> {
@@ -56,6 +59,34 @@ impl RefreshStore for SqliteStore {
             .await
             .map_err(storage_error)?;
         row.map(|row| Ok((grant_from_row(&row)?, token_from_row(&row)?))).transpose()
+    }
+
+    async fn refresh_context(&self, hash: &RefreshTokenHash) -> Result<Option<RefreshContext>, CoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {GRANT_COLUMNS}, t.hash, t.grant_id, t.issued_at, t.used_at,
+                    s.sid AS s_sid, s.kind AS s_kind, s.user_id AS s_user_id, s.client_id AS s_client_id,
+                    s.auth_time AS s_auth_time, s.acr AS s_acr, s.amr AS s_amr,
+                    s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at,
+                    a.disabled AS account_disabled
+             FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
+             LEFT JOIN sessions s ON s.sid = g.sid
+             LEFT JOIN accounts a ON a.id = g.user_id
+             WHERE t.hash = ?"
+        ));
+        let row = sqlx::query(sql)
+            .bind(hash.as_bytes().as_slice())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let has_session = row.try_get::<Option<String>, _>("s_sid").map_err(storage_error)?.is_some();
+        let disabled: Option<bool> = row.try_get("account_disabled").map_err(storage_error)?;
+        Ok(Some(RefreshContext {
+            grant: grant_from_row(&row)?,
+            token: token_from_row(&row)?,
+            session: if has_session { Some(session_from_prefixed_row(&row, "s_")?) } else { None },
+            account_active: disabled == Some(false),
+        }))
     }
 
     async fn revoke_refresh_token(

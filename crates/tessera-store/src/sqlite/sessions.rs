@@ -14,19 +14,30 @@ use super::{SqliteStore, decode_list, encode_list, storage_error, write_error};
 const COLUMNS: &str = "sid, kind, user_id, client_id, auth_time, acr, amr, created_at, expires_at, revoked_at";
 
 fn session_from_row(row: &SqliteRow) -> Result<Session, CoreError> {
-    let text = |name: &str| row.try_get::<String, _>(name).map_err(storage_error);
-    let time = |name: &str| row.try_get::<i64, _>(name).map(Timestamp::from_unix).map_err(storage_error);
+    session_from_prefixed_row(row, "")
+}
+
+/// A session from columns named `{prefix}sid`, `{prefix}kind`, …, as a join aliases them.
+pub(super) fn session_from_prefixed_row(row: &SqliteRow, prefix: &str) -> Result<Session, CoreError> {
+    let name = |column: &str| format!("{prefix}{column}");
+    let text = |column: &str| row.try_get::<String, _>(name(column).as_str()).map_err(storage_error);
+    let time =
+        |column: &str| row.try_get::<i64, _>(name(column).as_str()).map(Timestamp::from_unix).map_err(storage_error);
+    let optional = |column: &str| row.try_get::<Option<String>, _>(name(column).as_str()).map_err(storage_error);
     Ok(Session {
         sid: SessionId::new(text("sid")?),
         kind: text("kind")?.parse()?,
         user_id: UserId::new(text("user_id")?),
-        client_id: row.try_get::<Option<String>, _>("client_id").map_err(storage_error)?.map(ClientId::new),
+        client_id: optional("client_id")?.map(ClientId::new),
         auth_time: time("auth_time")?,
-        acr: row.try_get("acr").map_err(storage_error)?,
+        acr: optional("acr")?,
         amr: decode_list(&text("amr")?)?,
         created_at: time("created_at")?,
         expires_at: time("expires_at")?,
-        revoked_at: row.try_get::<Option<i64>, _>("revoked_at").map_err(storage_error)?.map(Timestamp::from_unix),
+        revoked_at: row
+            .try_get::<Option<i64>, _>(name("revoked_at").as_str())
+            .map_err(storage_error)?
+            .map(Timestamp::from_unix),
     })
 }
 
