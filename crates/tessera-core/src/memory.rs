@@ -31,6 +31,7 @@ struct State {
     access_tokens: Vec<(GrantId, AccessTokenRecord)>,
     access_ttl: Option<AccessTtlRecord>,
     artifacts: Vec<StoredArtifact>,
+    revocation_seq: i64,
     keys: Vec<SigningKey>,
     revocations: Vec<Revocation>,
     audit: Vec<AuditEvent>,
@@ -52,9 +53,10 @@ impl StoredArtifact {
 }
 
 impl State {
-    fn revoke_grants(&mut self, matches: impl Fn(&Grant) -> bool, now: Timestamp) {
-        for grant in self.grants.iter_mut().filter(|g| matches(g)) {
-            grant.revoked_at.get_or_insert(now);
+    fn revoke_grants_with_tokens(&mut self, matches: impl Fn(&Grant) -> bool, now: Timestamp) {
+        let ids: Vec<GrantId> = self.grants.iter().filter(|g| matches(g)).map(|g| g.id.clone()).collect();
+        for id in ids {
+            self.revoke_grant_with_tokens(&id, now);
         }
     }
 
@@ -78,8 +80,9 @@ impl State {
     }
 
     fn push_revocation(&mut self, target: RevocationTarget, expires_at: Timestamp, now: Timestamp) -> Revocation {
-        let seq = self.revocations.last().map_or(1, |r| r.seq + 1);
-        let revocation = Revocation { seq, target, revoked_at: now, expires_at };
+        // Positions only grow, also across purges (a feed cursor must never see one again).
+        self.revocation_seq += 1;
+        let revocation = Revocation { seq: self.revocation_seq, target, revoked_at: now, expires_at };
         self.revocations.push(revocation.clone());
         revocation
     }
@@ -225,7 +228,7 @@ impl SessionStore for MemoryStore {
             return Ok(false);
         };
         session.revoked_at.get_or_insert(now);
-        state.revoke_grants(|g| &g.sid == sid, now);
+        state.revoke_grants_with_tokens(|g| &g.sid == sid, now);
         Ok(true)
     }
 
@@ -238,7 +241,7 @@ impl SessionStore for MemoryStore {
             }
             session.revoked_at.get_or_insert(now);
         }
-        state.revoke_grants(|g| &g.user_id == user_id, now);
+        state.revoke_grants_with_tokens(|g| &g.user_id == user_id, now);
         Ok(count)
     }
 }

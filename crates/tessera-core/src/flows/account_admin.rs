@@ -96,7 +96,9 @@ where
     let email = Email::parse(email)?;
     let account = store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })?;
     // Revoked first: if the deletion fails, the tokens are refused all the same.
-    store.revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), now.plus(max_access_ttl), now).await?;
+    store
+        .revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), retain_until(now.plus(max_access_ttl)), now)
+        .await?;
     if !store.remove_account(&account.id).await? {
         return Err(CoreError::NotFound { what: "account" });
     }

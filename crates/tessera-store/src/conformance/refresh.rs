@@ -299,3 +299,22 @@ pub async fn refresh_context_reads_grant_session_and_account<S: Store>(store: Ar
     assert_eq!(context.session.unwrap().revoked_at, Some(NOW.plus(3)));
     assert!(!context.account_active);
 }
+
+/// Ending a session, or every session of a user, revokes their grants' access tokens by `jti`
+/// in the same step: a token a refresh issued just before the logout dies whatever its `iat`.
+pub async fn ending_sessions_revokes_their_grants_access_tokens<S: Store>(store: Arc<S>) {
+    use tessera_core::model::account::UserId;
+
+    let login = login(&store).await;
+    // A refresh "after" the logout's clock reading: its token's iat is later than the revocation.
+    rotate(&*store, &login.first, &token_hash("late"), &app(), NOW.plus(10)).await;
+    let late = access_for(&token_hash("late"), NOW.plus(10));
+    assert!(store.revoke_session(&SessionId::new("s1"), NOW.plus(5)).await.unwrap());
+    assert!(jti_revoked(&*store, &login.access.jti).await);
+    assert!(jti_revoked(&*store, &late.jti).await, "by jti, not by iat");
+
+    store.create_session(&session("s2", "u1", Some("app"))).await.unwrap();
+    store.create_grant(&grant("g2", "app", "u1", "s2"), None, &access("jti-s2", NOW)).await.unwrap();
+    assert_eq!(store.revoke_user_sessions(&UserId::new("u1"), NOW.plus(20)).await.unwrap(), 1);
+    assert!(jti_revoked(&*store, "jti-s2").await);
+}

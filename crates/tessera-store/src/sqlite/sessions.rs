@@ -2,13 +2,16 @@
 
 use async_trait::async_trait;
 use sqlx::Row as _;
+use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 use tessera_core::CoreError;
 use tessera_core::clock::Timestamp;
 use tessera_core::model::account::UserId;
 use tessera_core::model::client::ClientId;
+use tessera_core::model::grant::GrantId;
 use tessera_core::model::session::{Session, SessionId, SessionStore};
 
+use super::grants::revoke_grant_in;
 use super::{SqliteStore, decode_list, encode_list, storage_error, write_error};
 
 const COLUMNS: &str = "sid, kind, user_id, client_id, auth_time, acr, amr, created_at, expires_at, revoked_at";
@@ -39,6 +42,20 @@ pub(super) fn session_from_prefixed_row(row: &SqliteRow, prefix: &str) -> Result
             .map_err(storage_error)?
             .map(Timestamp::from_unix),
     })
+}
+
+/// Revokes each grant with its access tokens (`revoke_grant_in`), in the caller's transaction:
+/// ending a session reaches by `jti` every token its grants recorded, whatever `iat` a refresh
+/// racing the logout gave its token.
+async fn revoke_grants_in(
+    connection: &mut SqliteConnection,
+    grants: Vec<String>,
+    now: Timestamp,
+) -> Result<(), CoreError> {
+    for grant in grants {
+        revoke_grant_in(connection, &GrantId::new(grant), now).await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -105,12 +122,13 @@ impl SessionStore for SqliteStore {
                     .map_err(storage_error)?
                     .rows_affected()
                     == 1;
-                sqlx::query("UPDATE grants SET revoked_at = ? WHERE sid = ? AND revoked_at IS NULL")
-                    .bind(now.unix())
-                    .bind(sid.as_str())
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(storage_error)?;
+                let grants: Vec<String> =
+                    sqlx::query_scalar("SELECT id FROM grants WHERE sid = ? AND revoked_at IS NULL")
+                        .bind(sid.as_str())
+                        .fetch_all(&mut *connection)
+                        .await
+                        .map_err(storage_error)?;
+                revoke_grants_in(connection, grants, now).await?;
                 Ok(found)
             })
         })
@@ -136,12 +154,13 @@ impl SessionStore for SqliteStore {
                     .execute(&mut *connection)
                     .await
                     .map_err(storage_error)?;
-                sqlx::query("UPDATE grants SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
-                    .bind(now.unix())
-                    .bind(user_id.as_str())
-                    .execute(&mut *connection)
-                    .await
-                    .map_err(storage_error)?;
+                let grants: Vec<String> =
+                    sqlx::query_scalar("SELECT id FROM grants WHERE user_id = ? AND revoked_at IS NULL")
+                        .bind(user_id.as_str())
+                        .fetch_all(&mut *connection)
+                        .await
+                        .map_err(storage_error)?;
+                revoke_grants_in(connection, grants, now).await?;
                 Ok(u64::try_from(active).unwrap_or(0))
             })
         })
