@@ -32,6 +32,7 @@ struct State {
     access_ttl: Option<AccessTtlRecord>,
     artifacts: Vec<StoredArtifact>,
     revocation_seq: i64,
+    retried: Vec<RefreshTokenHash>,
     keys: Vec<SigningKey>,
     revocations: Vec<Revocation>,
     audit: Vec<AuditEvent>,
@@ -309,7 +310,9 @@ impl RefreshStore for MemoryStore {
             return Ok(RotateOutcome::ClientMismatch);
         }
         let retry = match token.used_at {
-            Some(used_at) if rotation.is_retry(&grant, used_at, now) => true,
+            Some(used_at) if rotation.is_retry(&grant, used_at, state.retried.contains(rotation.presented), now) => {
+                true
+            }
             Some(_) => {
                 state.revoke_grant_with_tokens(&grant.id, now);
                 return Ok(RotateOutcome::Reused { grant_id: grant.id });
@@ -325,7 +328,9 @@ impl RefreshStore for MemoryStore {
         if state.tokens.iter().any(|t| &t.hash == rotation.replacement) {
             return Err(CoreError::Conflict { what: "refresh token" });
         }
-        if !retry {
+        if retry {
+            state.retried.push(*rotation.presented);
+        } else {
             for stored in state.tokens.iter_mut().filter(|t| &t.hash == rotation.presented) {
                 stored.used_at = Some(now);
             }
@@ -403,12 +408,14 @@ impl ArtifactStore for MemoryStore {
         if state.artifacts.iter().any(|a| a.artifact.kind == artifact.kind && a.artifact.hash == artifact.hash) {
             return Err(CoreError::Conflict { what: "artifact" });
         }
-        for older in state
-            .artifacts
-            .iter_mut()
-            .filter(|a| a.artifact.kind == artifact.kind && a.artifact.subject == artifact.subject && !a.taken)
-        {
-            older.voided = true;
+        if artifact.kind.voids_previous() {
+            for older in state
+                .artifacts
+                .iter_mut()
+                .filter(|a| a.artifact.kind == artifact.kind && a.artifact.subject == artifact.subject && !a.taken)
+            {
+                older.voided = true;
+            }
         }
         state.artifacts.push(StoredArtifact { artifact: artifact.clone(), attempts: 0, taken: false, voided: false });
         Ok(())

@@ -104,12 +104,12 @@ pub async fn prepare_with_clock(
         refresh_ttl: seconds(config.tokens.refresh_ttl).max(1),
         refresh_reuse_interval: seconds(config.tokens.refresh_reuse_interval),
     };
-    // The lifetime this server issues with goes into the database, where every process reads
-    // how long revocations and keys must be kept (retention.rs).
-    store.record_access_ttl(policy.access_ttl, now).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| StartError::io(format!("cannot listen on {}", config.listen), e))?;
+    // Once bound (a start that fails changes nothing), the lifetime this server issues with goes
+    // into the database, where every process reads how long revocations and keys are kept.
+    store.record_access_ttl(policy.access_ttl, now).await?;
     let (audit, audit_writer) = AuditQueue::start(Arc::clone(&store), master.audit_username_key()?);
     let limits = LoginLimits::new(&config.rate_limit);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
@@ -127,7 +127,7 @@ pub async fn prepare_with_clock(
         https: tls.is_some(),
         limits,
         metrics: metrics_handle(),
-        max_access_ttl: AtomicI64::new(max_access_ttl(&*store, &config, now).await?),
+        max_access_ttl: AtomicI64::new(max_access_ttl(&*store, &config, now).await?.max(policy.access_ttl)),
         policy,
         clients: ClientCache::new(Arc::clone(&store)),
         store,
@@ -294,7 +294,8 @@ pub async fn maintain_once(state: &AppState, master: &MasterKey, purge: bool) ->
     let now = state.now();
     let config = &state.config;
     let store = &*state.store;
-    let max_ttl = max_access_ttl(store, config, now).await?;
+    // Never below what this server issues with, whatever another process recorded since.
+    let max_ttl = max_access_ttl(store, config, now).await?.max(state.policy.access_ttl);
     state.max_access_ttl.store(max_ttl, Ordering::Relaxed);
     // A changed `tokens.signing_alg`: the old algorithm's keys stop signing, keep verifying.
     retire_unconfigured_keys(store, &state.audit, &key_algorithms(config)?, max_ttl + RETENTION_LEEWAY, now).await?;

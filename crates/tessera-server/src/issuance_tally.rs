@@ -3,7 +3,9 @@
 //! grow it by billions of rows a day. Instead each issuance increments a counter for its
 //! (client, address, scope), and every [`FLUSH_EVERY`] (and at shutdown) each counter becomes
 //! one `token.client_credentials` event with the count and the first and last issuance times.
-//! Nothing is lost: the counts add up to every token issued.
+//! The counts add up to every token issued, except what a process killed (not stopped) held,
+//! a handler still running past the shutdown grace adds after the last flush, or an audit queue
+//! full at that moment drops (it is then in the log only).
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -9,8 +9,10 @@
 //!   by its subject (the e-mail address or user), compared by keyed hash, with every wrong
 //!   attempt counted in the same step; at the limit the artifact is void even for the right code.
 //!
-//! A new artifact of a kind for a subject voids the previous one ("a new code voids the
-//! previous one"), in the same step that stores it.
+//! For e-mail and SMS codes and magic links, a new artifact for a subject voids the previous
+//! one ("a new code voids the previous one"), in the same step that stores it
+//! ([`ArtifactKind::voids_previous`]); a user's authorization codes and MFA tokens never void
+//! each other.
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -53,6 +55,21 @@ impl ArtifactKind {
             ArtifactKind::SmsCode => "sms_code",
             ArtifactKind::MfaToken => "mfa_token",
         }
+    }
+
+    /// Whether a new artifact of this kind for a subject voids the subject's earlier ones: yes for
+    /// what a person asks to be sent again (e-mail and SMS codes, magic links: the newest is the
+    /// one to use); no for authorization codes and MFA tokens, of which one user may rightly hold
+    /// several at once (two clients, two tabs).
+    pub fn voids_previous(self) -> bool {
+        matches!(self, ArtifactKind::EmailCode | ArtifactKind::SmsCode | ArtifactKind::MagicLink)
+    }
+
+    /// Whether this kind is low-entropy (typed by a person) and so must be redeemed with
+    /// [`ArtifactStore::verify_artifact`], which counts attempts, never by
+    /// [`ArtifactStore::take_artifact`].
+    pub fn is_typed_code(self) -> bool {
+        matches!(self, ArtifactKind::EmailCode | ArtifactKind::SmsCode)
     }
 
     /// The kind with this stored name.
@@ -130,8 +147,10 @@ pub enum Redeemed {
 /// Storage of single-use artifacts.
 #[async_trait]
 pub trait ArtifactStore: Send + Sync {
-    /// Stores an artifact and, in the same step, voids every untaken artifact of the same kind
-    /// for the same subject. A hash already stored for the kind is a [`CoreError::Conflict`].
+    /// Stores an artifact and, in the same step, when its kind
+    /// [voids previous ones](ArtifactKind::voids_previous), voids every untaken artifact of the
+    /// same kind for the same subject. A hash already stored for the kind is a
+    /// [`CoreError::Conflict`].
     async fn put_artifact(&self, artifact: &Artifact, now: Timestamp) -> Result<(), CoreError>;
 
     /// Takes the artifact of `kind` with `hash`, atomically: of any number of concurrent calls

@@ -119,9 +119,12 @@ pub struct Rotation<'a> {
 impl Rotation<'_> {
     /// Whether presenting again a token of `grant` rotated at `used_at` is a benign retry
     /// rather than a reuse: only with a reuse interval, only while the grant is not revoked,
-    /// and only within the interval. Every adapter decides with this one rule.
-    pub fn is_retry(&self, grant: &Grant, used_at: Timestamp, now: Timestamp) -> bool {
+    /// only within the interval, and only once per token (`retried`: it was retried before) —
+    /// a benign client retries once; a thief replaying it again gets nothing more. Every adapter
+    /// decides with this one rule.
+    pub fn is_retry(&self, grant: &Grant, used_at: Timestamp, retried: bool, now: Timestamp) -> bool {
         self.reuse_interval > 0
+            && !retried
             && grant.revoked_at.is_none()
             && now.unix().saturating_sub(used_at.unix()) <= self.reuse_interval
     }
@@ -180,8 +183,8 @@ pub trait RefreshStore: Send + Sync {
     /// Rotates a refresh token: ONE atomic step that decides and writes, never a read followed
     /// by a separate write. In order: unknown hash → `Unknown`; bound to a client other than
     /// `client_id` → `ClientMismatch` (no change); already used at `used_at`: if the grant is
-    /// not revoked and `now - used_at <= reuse_interval`, a benign retry (go on below, leaving
-    /// the presented token as it is), else the grant is revoked with its access tokens (as
+    /// not revoked, `now - used_at <= reuse_interval` and the token was not retried before, a
+    /// benign retry (go on below, marking the presented token retried), else the grant is revoked with its access tokens (as
     /// [`GrantStore::revoke_grant`](crate::model::grant::GrantStore::revoke_grant), committed before
     /// this returns) → `Reused`; grant revoked → `Revoked`; `now >= expires_at` → `Expired`;
     /// otherwise the presented token is marked used at `now` (unless a retry), and the

@@ -14,6 +14,9 @@ CREATE INDEX grants_client ON grants(client_id);
 CREATE INDEX grants_expires ON grants(expires_at);
 DROP INDEX refresh_tokens_family;
 CREATE INDEX refresh_tokens_grant ON refresh_tokens(grant_id);
+-- Set when a rotated token was presented again within tokens.refresh_reuse_interval and
+-- rotated again: a token is retried at most once.
+ALTER TABLE refresh_tokens ADD COLUMN retried_at INTEGER;
 
 CREATE TABLE grant_access_tokens (
     jti        TEXT PRIMARY KEY,

@@ -152,6 +152,16 @@ pub async fn a_new_code_voids_the_previous_one<S: Store>(store: Arc<S>) {
     ));
 }
 
+/// A user's authorization codes (two clients, two tabs) never void each other.
+pub async fn authorization_codes_of_one_user_do_not_void_each_other<S: Store>(store: Arc<S>) {
+    store.put_artifact(&artifact(ArtifactKind::AuthorizationCode, "tab-1", "u1"), NOW).await.unwrap();
+    store.put_artifact(&artifact(ArtifactKind::AuthorizationCode, "tab-2", "u1"), NOW).await.unwrap();
+    for tab in ["tab-1", "tab-2"] {
+        let taken = store.take_artifact(ArtifactKind::AuthorizationCode, &hash(tab), NOW.plus(1)).await.unwrap();
+        assert!(matches!(taken, Redeemed::Taken(_)), "{tab}: {taken:?}");
+    }
+}
+
 /// Expired artifacts are purged; live ones stay.
 pub async fn purge_expired_artifacts<S: Store>(store: Arc<S>) {
     store.put_artifact(&artifact(ArtifactKind::MfaToken, "short", "u1"), NOW).await.unwrap();

@@ -111,15 +111,14 @@ pub async fn reuse_revokes_grant_and_its_access_tokens<S: Store>(store: Arc<S>) 
     assert_eq!(store.revocations_after(0, 100).await.unwrap().len(), before, "revoking again adds nothing");
 }
 
-/// Within the reuse interval a rotated token rotates again (a benign retry) and revokes
-/// nothing; both replacements live in the grant. Past it, the same token is a reuse.
-pub async fn reuse_interval_allows_a_retry<S: Store>(store: Arc<S>) {
+/// Within the reuse interval a rotated token rotates again (a benign retry), once, and revokes
+/// nothing; both replacements live in the grant. A second retry, or one past the interval, is a
+/// reuse.
+pub async fn reuse_interval_allows_one_retry<S: Store>(store: Arc<S>) {
     let login = login(&store).await;
     let (first, retry) = (token_hash("first-reply"), token_hash("retry-reply"));
-    assert!(matches!(
-        rotate_within(&*store, &login.first, &first, &app(), 10, NOW.plus(1)).await,
-        RotateOutcome::Rotated { .. }
-    ));
+    let rotated = rotate_within(&*store, &login.first, &first, &app(), 10, NOW.plus(1)).await;
+    assert!(matches!(rotated, RotateOutcome::Rotated { .. }));
     let outcome = rotate_within(&*store, &login.first, &retry, &app(), 10, NOW.plus(11)).await;
     assert_eq!(outcome, RotateOutcome::Retried { grant: login.grant.clone() });
     let (_, presented) = store.refresh_token(&login.first).await.unwrap().unwrap();
@@ -128,9 +127,19 @@ pub async fn reuse_interval_allows_a_retry<S: Store>(store: Arc<S>) {
     for live in [&first, &retry] {
         assert_eq!(store.refresh_token(live).await.unwrap().unwrap().1.used_at, None);
     }
-    let late = rotate_within(&*store, &login.first, &token_hash("late"), &app(), 10, NOW.plus(12)).await;
-    assert!(matches!(late, RotateOutcome::Reused { .. }));
+    let again = rotate_within(&*store, &login.first, &token_hash("again"), &app(), 10, NOW.plus(11)).await;
+    assert!(matches!(again, RotateOutcome::Reused { .. }), "one retry per token: {again:?}");
     assert!(jti_revoked(&*store, &access_for(&retry, NOW.plus(11)).jti).await);
+
+    // Past the interval, a first retry is a reuse too.
+    store.create_session(&session("s2", "u1", Some("app"))).await.unwrap();
+    store
+        .create_grant(&grant("g2", "app", "u1", "s2"), Some(&token_hash("g2-first")), &access("j-g2", NOW))
+        .await
+        .unwrap();
+    rotate_within(&*store, &token_hash("g2-first"), &token_hash("g2-next"), &app(), 10, NOW.plus(1)).await;
+    let late = rotate_within(&*store, &token_hash("g2-first"), &token_hash("g2-late"), &app(), 10, NOW.plus(12)).await;
+    assert!(matches!(late, RotateOutcome::Reused { .. }));
 }
 
 /// Of many concurrent rotations of one token exactly one succeeds; the rest are reuses, and the

@@ -51,17 +51,20 @@ impl ArtifactStore for SqliteStore {
         let artifact = artifact.clone();
         self.write(move |connection| {
             Box::pin(async move {
-                sqlx::query(
-                    "UPDATE artifacts SET voided_at = ?
-                     WHERE kind = ? AND subject = ? AND taken_at IS NULL AND voided_at IS NULL",
-                )
-                .bind(now.unix())
-                .bind(artifact.kind.as_str())
-                .bind(&artifact.subject)
-                .execute(&mut *connection)
-                .await
-                .map_err(storage_error)?;
-                let payload = serde_json::to_string(&artifact.payload).map_err(|e| CoreError::CorruptData(e.to_string()))?;
+                if artifact.kind.voids_previous() {
+                    sqlx::query(
+                        "UPDATE artifacts SET voided_at = ?
+                         WHERE kind = ? AND subject = ? AND taken_at IS NULL AND voided_at IS NULL",
+                    )
+                    .bind(now.unix())
+                    .bind(artifact.kind.as_str())
+                    .bind(&artifact.subject)
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                }
+                let payload =
+                    serde_json::to_string(&artifact.payload).map_err(|e| CoreError::CorruptData(e.to_string()))?;
                 sqlx::query(
                     "INSERT INTO artifacts (kind, hash, subject, grant_id, payload, max_attempts, created_at, expires_at)
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

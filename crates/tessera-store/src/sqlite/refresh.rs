@@ -126,7 +126,7 @@ async fn rotate_in(
     now: Timestamp,
 ) -> Result<RotateOutcome, CoreError> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {GRANT_COLUMNS}, t.used_at
+        "SELECT {GRANT_COLUMNS}, t.used_at, t.retried_at
              FROM refresh_tokens t JOIN grants g ON g.id = t.grant_id
              WHERE t.hash = ?"
     ));
@@ -141,12 +141,13 @@ async fn rotate_in(
     };
     let grant: Grant = grant_from_row(&row)?;
     let used_at: Option<i64> = row.try_get("used_at").map_err(storage_error)?;
+    let retried = row.try_get::<Option<i64>, _>("retried_at").map_err(storage_error)?.is_some();
     if &grant.client_id != rotation.client_id {
         return Ok(RotateOutcome::ClientMismatch);
     }
     let retry = match used_at {
         // A benign retry within tokens.refresh_reuse_interval (docs/SECURITY.md).
-        Some(used_at) if rotation.is_retry(&grant, Timestamp::from_unix(used_at), now) => true,
+        Some(used_at) if rotation.is_retry(&grant, Timestamp::from_unix(used_at), retried, now) => true,
         Some(_) => {
             // RFC 9700 §4.14.2: reuse of a rotated token revokes the whole grant, with its
             // access tokens, committed before the caller hears about it.
@@ -161,14 +162,18 @@ async fn rotate_in(
     if now >= grant.expires_at {
         return Ok(RotateOutcome::Expired);
     }
-    if !retry {
-        sqlx::query("UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL")
-            .bind(now.unix())
-            .bind(rotation.presented.as_bytes().as_slice())
-            .execute(&mut *connection)
-            .await
-            .map_err(storage_error)?;
-    }
+    // A retry marks the presented token retried (one retry per token); a rotation marks it used.
+    let mark = if retry {
+        "UPDATE refresh_tokens SET retried_at = ? WHERE hash = ? AND retried_at IS NULL"
+    } else {
+        "UPDATE refresh_tokens SET used_at = ? WHERE hash = ? AND used_at IS NULL"
+    };
+    sqlx::query(mark)
+        .bind(now.unix())
+        .bind(rotation.presented.as_bytes().as_slice())
+        .execute(&mut *connection)
+        .await
+        .map_err(storage_error)?;
     sqlx::query("INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?, ?, ?)")
         .bind(rotation.replacement.as_bytes().as_slice())
         .bind(grant.id.as_str())

@@ -184,22 +184,27 @@ async fn run_batch(
     }
     while let Some(job) = batch.next() {
         let failed = match sqlx::query("SAVEPOINT op").execute(&mut *connection).await {
-            Err(error) => Some(error),
+            Err(error) => {
+                // This job never ran: it gets the real error, like the rest below.
+                let message = storage_error(error).to_string();
+                job.fail(message.clone());
+                Some(message)
+            }
             Ok(_) => {
                 let (ok, reply) = job.run(&mut *connection).await;
                 replies.push(reply);
                 let end = if ok { "RELEASE op" } else { "ROLLBACK TO op" };
-                match sqlx::query(end).execute(&mut *connection).await {
+                let ended = match sqlx::query(end).execute(&mut *connection).await {
                     Err(error) => Some(error),
                     Ok(_) if !ok => sqlx::query("RELEASE op").execute(&mut *connection).await.err(),
                     Ok(_) => None,
-                }
+                };
+                ended.map(|error| storage_error(error).to_string())
             }
         };
-        if let Some(error) = failed {
+        if let Some(message) = failed {
             // The transaction is in doubt: roll it all back, fail everyone, run nothing more.
             let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-            let message = storage_error(error).to_string();
             for job in batch {
                 job.fail(message.clone());
             }
