@@ -200,3 +200,22 @@ async fn one_batch_commits_each_operation_with_its_own_outcome() {
         assert_eq!((live.revoked_at, record.used_at), (None, None));
     }
 }
+
+/// A purge larger than one chunk deletes everything expired, in several short statements.
+#[tokio::test]
+async fn purges_go_in_chunks_and_miss_nothing() {
+    use tessera_core::model::revocation::{RevocationStore, RevocationTarget};
+    use tessera_store::conformance::fixtures::NOW;
+
+    let (store, _dir) = fresh_store().await;
+    let mut insert =
+        sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO revocations (kind, value, revoked_at, expires_at) ");
+    insert.push_values(0..2_500, |mut row, n| {
+        row.push_bind("jti").push_bind(format!("j{n}")).push_bind(NOW.unix()).push_bind(NOW.plus(10).unix());
+    });
+    insert.build().execute(store.pool()).await.unwrap();
+    store.revoke(&RevocationTarget::Jti("live".into()), NOW.plus(1_000), NOW).await.unwrap();
+    assert_eq!(store.purge_expired_revocations(NOW.plus(10)).await.unwrap(), 2_500);
+    let left = store.revocations_after(0, 10).await.unwrap();
+    assert_eq!(left.iter().map(|r| r.target.value()).collect::<Vec<_>>(), ["live"]);
+}

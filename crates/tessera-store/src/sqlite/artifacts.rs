@@ -183,11 +183,6 @@ impl ArtifactStore for SqliteStore {
     }
 
     async fn purge_expired_artifacts(&self, now: Timestamp) -> Result<u64, CoreError> {
-        let result = sqlx::query("DELETE FROM artifacts WHERE expires_at <= ?")
-            .bind(now.unix())
-            .execute(&self.pool)
-            .await
-            .map_err(storage_error)?;
-        Ok(result.rows_affected())
+        self.purge_in_chunks("artifacts", "expires_at <= ?", now.unix()).await
     }
 }

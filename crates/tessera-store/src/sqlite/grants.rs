@@ -144,19 +144,10 @@ impl GrantStore for SqliteStore {
     }
 
     async fn purge_expired_grants(&self, now: Timestamp) -> Result<u64, CoreError> {
-        let mut transaction = self.write_transaction().await?;
-        let result = sqlx::query("DELETE FROM grants WHERE expires_at <= ?")
-            .bind(now.unix())
-            .execute(&mut *transaction)
-            .await
-            .map_err(storage_error)?;
-        sqlx::query("DELETE FROM grant_access_tokens WHERE expires_at + ? <= ?")
-            .bind(RETENTION_LEEWAY)
-            .bind(now.unix())
-            .execute(&mut *transaction)
-            .await
-            .map_err(storage_error)?;
-        transaction.commit().await.map_err(storage_error)?;
-        Ok(result.rows_affected())
+        // Their refresh tokens and access records go by ON DELETE CASCADE, chunk by chunk.
+        let grants = self.purge_in_chunks("grants", "expires_at <= ?", now.unix()).await?;
+        self.purge_in_chunks("grant_access_tokens", "expires_at <= ?", now.unix().saturating_sub(RETENTION_LEEWAY))
+            .await?;
+        Ok(grants)
     }
 }

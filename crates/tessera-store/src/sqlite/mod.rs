@@ -129,6 +129,34 @@ impl SqliteStore {
     }
 }
 
+/// Rows one purge statement deletes at most: each chunk is its own short transaction, so an
+/// hourly purge of a large backlog never holds the write lock for long (the group-commit writer
+/// waits behind it at most one chunk, far below the busy timeout).
+const PURGE_CHUNK: i64 = 1_000;
+
+impl SqliteStore {
+    /// Deletes the rows of `table` where `expired` (SQL with one `?` for the bound `value`) in
+    /// chunks of [`PURGE_CHUNK`]; returns how many went.
+    async fn purge_in_chunks(&self, table: &'static str, expired: &'static str, value: i64) -> Result<u64, CoreError> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {expired} LIMIT {PURGE_CHUNK})"
+        );
+        let mut total = 0;
+        loop {
+            let deleted = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(value)
+                .execute(&self.pool)
+                .await
+                .map_err(storage_error)?
+                .rows_affected();
+            total += deleted;
+            if deleted < PURGE_CHUNK.unsigned_abs() {
+                return Ok(total);
+            }
+        }
+    }
+}
+
 /// Maps a sqlx error to the domain's, keeping the cause for the log.
 pub(crate) fn storage_error(error: sqlx::Error) -> CoreError {
     CoreError::Storage(Box::new(error))

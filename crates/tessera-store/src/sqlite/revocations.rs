@@ -89,11 +89,6 @@ impl RevocationStore for SqliteStore {
     }
 
     async fn purge_expired_revocations(&self, now: Timestamp) -> Result<u64, CoreError> {
-        let result = sqlx::query("DELETE FROM revocations WHERE expires_at <= ?")
-            .bind(now.unix())
-            .execute(&self.pool)
-            .await
-            .map_err(storage_error)?;
-        Ok(result.rows_affected())
+        self.purge_in_chunks("revocations", "expires_at <= ?", now.unix()).await
     }
 }

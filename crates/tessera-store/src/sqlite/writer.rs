@@ -9,11 +9,13 @@
 //! only while a commit is in progress. Reads stay on the pool, concurrent with the writer.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use futures_util::FutureExt as _;
 use sqlx::{Connection as _, SqliteConnection};
 use tessera_core::CoreError;
 use tokio::sync::{mpsc, oneshot};
@@ -191,7 +193,18 @@ async fn run_batch(
                 Some(message)
             }
             Ok(_) => {
-                let (ok, reply) = job.run(&mut *connection).await;
+                // A panic in an operation (a bug: none unwraps) must not end the writer, or
+                // every later write would fail: it fails this batch instead, the caller of the
+                // panicking job learning it from its dropped answer.
+                let Ok((ok, reply)) = AssertUnwindSafe(job.run(&mut *connection)).catch_unwind().await else {
+                    metrics::counter!("tessera_store_operation_panics_total").increment(1);
+                    let message = "a write operation panicked".to_owned();
+                    let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+                    for job in batch {
+                        job.fail(message.clone());
+                    }
+                    return (replies, Err(message));
+                };
                 replies.push(reply);
                 let end = if ok { "RELEASE op" } else { "ROLLBACK TO op" };
                 let ended = match sqlx::query(end).execute(&mut *connection).await {
@@ -217,5 +230,48 @@ async fn run_batch(
             let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
             (replies, Err(storage_error(error).to_string()))
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use sqlx::ConnectOptions as _;
+    use sqlx::sqlite::SqliteConnectOptions;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_operation_fails_its_caller_and_the_writer_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = SqliteConnectOptions::new().filename(dir.path().join("w.db")).create_if_missing(true);
+        let writer = Writer::start(options.connect().await.unwrap());
+        writer
+            .write(|c| {
+                Box::pin(async move {
+                    sqlx::query("CREATE TABLE t (n INTEGER)").execute(c).await.map(|_| ()).map_err(storage_error)
+                })
+            })
+            .await
+            .unwrap();
+        let panicked = writer.write(|_| -> WriteFuture<'_, ()> { Box::pin(async move { panic!("a bug") }) }).await;
+        assert!(panicked.is_err());
+        writer
+            .write(|c| {
+                Box::pin(async move {
+                    sqlx::query("INSERT INTO t VALUES (1)").execute(c).await.map(|_| ()).map_err(storage_error)
+                })
+            })
+            .await
+            .expect("the writer survived the panic");
+        let count: i64 = writer
+            .write(|c| {
+                Box::pin(async move {
+                    sqlx::query_scalar("SELECT COUNT(*) FROM t").fetch_one(c).await.map_err(storage_error)
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 1);
     }
 }
