@@ -29,6 +29,25 @@ pub async fn add_account(
     Ok(account)
 }
 
+/// The account with this e-mail address, or [`CoreError::NotFound`].
+async fn account_by_email<S: AccountStore + ?Sized>(store: &S, email: &str) -> Result<Account, CoreError> {
+    let email = Email::parse(email)?;
+    store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })
+}
+
+/// Refuses (by `sub`) every access token the account holds, until the last of them could no
+/// longer validate anywhere.
+async fn revoke_subject<S: RevocationStore + ?Sized>(
+    store: &S,
+    account: &Account,
+    max_access_ttl: i64,
+    now: Timestamp,
+) -> Result<(), CoreError> {
+    let until = retain_until(now.plus(max_access_ttl));
+    store.revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), until, now).await?;
+    Ok(())
+}
+
 /// Disables an account and revokes everything it holds: its sessions and grants, and
 /// (by `sub`) every access token issued until now.
 pub async fn disable_account<S>(
@@ -41,13 +60,10 @@ pub async fn disable_account<S>(
 where
     S: AccountStore + SessionStore + RevocationStore + ?Sized,
 {
-    let email = Email::parse(email)?;
-    let account = store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })?;
+    let account = account_by_email(store, email).await?;
     store.set_account_disabled(&account.id, true, now).await?;
     store.revoke_user_sessions(&account.id, now).await?;
-    store
-        .revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), retain_until(now.plus(max_access_ttl)), now)
-        .await?;
+    revoke_subject(store, &account, max_access_ttl, now).await?;
     audit.record(AuditEvent::new(AuditKind::AccountDisabled, now).actor(account.id.as_str()).details(json!({})));
     Ok(account)
 }
@@ -66,13 +82,10 @@ pub async fn set_password<S>(
 where
     S: AccountStore + SessionStore + RevocationStore + ?Sized,
 {
-    let email = Email::parse(email)?;
-    let account = store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })?;
+    let account = account_by_email(store, email).await?;
     store.set_password_hash(&account.id, &hash_password(password, random)?, now).await?;
     store.revoke_user_sessions(&account.id, now).await?;
-    store
-        .revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), retain_until(now.plus(max_access_ttl)), now)
-        .await?;
+    revoke_subject(store, &account, max_access_ttl, now).await?;
     audit.record(
         AuditEvent::new(AuditKind::PasswordChanged, now)
             .actor(account.id.as_str())
@@ -93,12 +106,9 @@ pub async fn remove_account<S>(
 where
     S: AccountStore + RevocationStore + ?Sized,
 {
-    let email = Email::parse(email)?;
-    let account = store.account_by_email(&email).await?.ok_or(CoreError::NotFound { what: "account" })?;
+    let account = account_by_email(store, email).await?;
     // Revoked first: if the deletion fails, the tokens are refused all the same.
-    store
-        .revoke(&RevocationTarget::Sub(account.id.as_str().to_owned()), retain_until(now.plus(max_access_ttl)), now)
-        .await?;
+    revoke_subject(store, &account, max_access_ttl, now).await?;
     if !store.remove_account(&account.id).await? {
         return Err(CoreError::NotFound { what: "account" });
     }
