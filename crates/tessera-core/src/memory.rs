@@ -10,22 +10,25 @@ use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::keys::signing_key::{ActivateOutcome, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore};
 use crate::model::account::{Account, AccountStore, Email, PasswordHash, UserId};
-use crate::model::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, Redeemed};
+use crate::model::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, GrantToStore, Redeemed};
 use crate::model::audit::{AuditEvent, AuditStore};
 use crate::model::client::{Client, ClientId, ClientStore};
+use crate::model::consent::ConsentStore;
 use crate::model::grant::{AccessTokenRecord, Grant, GrantId, GrantStore};
 use crate::model::refresh::{
     RefreshContext, RefreshStore, RefreshTokenHash, RefreshTokenRecord, RotateOutcome, Rotation,
 };
 use crate::model::retention::{AccessTtlRecord, RetentionStore};
 use crate::model::revocation::{Revocation, RevocationQuery, RevocationStore, RevocationTarget, retain_until};
-use crate::model::session::{Session, SessionId, SessionStore};
+use crate::model::session::{BrowserSession, Reauthentication, Session, SessionCookieHash, SessionId, SessionStore};
 
 #[derive(Debug, Default)]
 struct State {
     accounts: Vec<Account>,
     clients: Vec<Client>,
     sessions: Vec<Session>,
+    browser_sessions: Vec<(SessionId, SessionCookieHash, Timestamp)>,
+    consents: Vec<(UserId, ClientId, Vec<String>)>,
     grants: Vec<Grant>,
     tokens: Vec<RefreshTokenRecord>,
     access_tokens: Vec<(GrantId, AccessTokenRecord)>,
@@ -54,6 +57,28 @@ impl StoredArtifact {
 }
 
 impl State {
+    fn insert_grant(&mut self, stored: GrantToStore<'_>) -> Result<(), CoreError> {
+        let GrantToStore { grant, first_refresh, access_token } = stored;
+        if !self.sessions.iter().any(|s| s.sid == grant.sid) {
+            return Err(CoreError::NotFound { what: "session" });
+        }
+        let taken = first_refresh.is_some_and(|hash| self.tokens.iter().any(|t| &t.hash == hash));
+        if taken || self.grants.iter().any(|g| g.id == grant.id) {
+            return Err(CoreError::Conflict { what: "grant" });
+        }
+        self.grants.push(grant.clone());
+        if let Some(hash) = first_refresh {
+            self.tokens.push(RefreshTokenRecord {
+                hash: *hash,
+                grant_id: grant.id.clone(),
+                issued_at: grant.created_at,
+                used_at: None,
+            });
+        }
+        self.access_tokens.push((grant.id.clone(), access_token.clone()));
+        Ok(())
+    }
+
     fn revoke_grants_with_tokens(&mut self, matches: impl Fn(&Grant) -> bool, now: Timestamp) {
         let ids: Vec<GrantId> = self.grants.iter().filter(|g| matches(g)).map(|g| g.id.clone()).collect();
         for id in ids {
@@ -157,6 +182,9 @@ impl AccountStore for MemoryStore {
         state.tokens.retain(|t| !removed.contains(&t.grant_id));
         state.access_tokens.retain(|(grant_id, _)| !removed.contains(grant_id));
         state.sessions.retain(|s| &s.user_id != id);
+        let sessions: Vec<SessionId> = state.sessions.iter().map(|s| s.sid.clone()).collect();
+        state.browser_sessions.retain(|(sid, _, _)| sessions.contains(sid));
+        state.consents.retain(|(user_id, _, _)| user_id != id);
         Ok(state.accounts.len() < before)
     }
 }
@@ -194,6 +222,7 @@ impl ClientStore for MemoryStore {
         for session in state.sessions.iter_mut().filter(|s| s.client_id.as_ref() == Some(client_id)) {
             session.client_id = None;
         }
+        state.consents.retain(|(_, consented, _)| consented != client_id);
         Ok(state.clients.len() < before)
     }
 }
@@ -221,6 +250,59 @@ impl SessionStore for MemoryStore {
             self.state()?.sessions.iter().filter(|s| &s.user_id == user_id && s.is_active(now)).cloned().collect();
         sessions.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok(sessions)
+    }
+
+    async fn create_browser_session(&self, session: &Session, cookie: &SessionCookieHash) -> Result<(), CoreError> {
+        let mut state = self.state()?;
+        if !state.accounts.iter().any(|a| a.id == session.user_id) {
+            return Err(CoreError::NotFound { what: "account" });
+        }
+        let cookie_taken = state.browser_sessions.iter().any(|(_, hash, _)| hash == cookie);
+        if cookie_taken || state.sessions.iter().any(|s| s.sid == session.sid) {
+            return Err(CoreError::Conflict { what: "session" });
+        }
+        state.sessions.push(session.clone());
+        state.browser_sessions.push((session.sid.clone(), *cookie, session.created_at));
+        Ok(())
+    }
+
+    async fn browser_session(&self, cookie: &SessionCookieHash) -> Result<Option<BrowserSession>, CoreError> {
+        let state = self.state()?;
+        let Some((sid, _, last_seen_at)) = state.browser_sessions.iter().find(|(_, hash, _)| hash == cookie) else {
+            return Ok(None);
+        };
+        let session = state.sessions.iter().find(|s| &s.sid == sid).cloned();
+        Ok(session.map(|session| BrowserSession { session, last_seen_at: *last_seen_at }))
+    }
+
+    async fn touch_browser_session(&self, sid: &SessionId, now: Timestamp) -> Result<(), CoreError> {
+        let mut state = self.state()?;
+        for (_, _, last_seen_at) in state.browser_sessions.iter_mut().filter(|(s, _, _)| s == sid) {
+            *last_seen_at = (*last_seen_at).max(now);
+        }
+        Ok(())
+    }
+
+    async fn reauthenticate_session(&self, update: Reauthentication<'_>, now: Timestamp) -> Result<bool, CoreError> {
+        let mut state = self.state()?;
+        // An ended session is `false` whatever the cookie, as the SQL update that matches no row.
+        if !state.sessions.iter().any(|s| &s.sid == update.sid && s.is_active(now)) {
+            return Ok(false);
+        }
+        if state.browser_sessions.iter().any(|(sid, hash, _)| hash == update.cookie && sid != update.sid) {
+            return Err(CoreError::Conflict { what: "session" });
+        }
+        let Some(session) = state.sessions.iter_mut().find(|s| &s.sid == update.sid) else {
+            return Ok(false);
+        };
+        session.auth_time = update.auth_time;
+        session.acr = update.acr.map(str::to_owned);
+        session.amr = update.amr.to_vec();
+        match state.browser_sessions.iter_mut().find(|(sid, _, _)| sid == update.sid) {
+            Some(entry) => *entry = (update.sid.clone(), *update.cookie, now),
+            None => state.browser_sessions.push((update.sid.clone(), *update.cookie, now)),
+        }
+        Ok(true)
     }
 
     async fn revoke_session(&self, sid: &SessionId, now: Timestamp) -> Result<bool, CoreError> {
@@ -255,25 +337,7 @@ impl GrantStore for MemoryStore {
         first_refresh: Option<&RefreshTokenHash>,
         access_token: &AccessTokenRecord,
     ) -> Result<(), CoreError> {
-        let mut state = self.state()?;
-        if !state.sessions.iter().any(|s| s.sid == grant.sid) {
-            return Err(CoreError::NotFound { what: "session" });
-        }
-        let taken = first_refresh.is_some_and(|hash| state.tokens.iter().any(|t| &t.hash == hash));
-        if taken || state.grants.iter().any(|g| g.id == grant.id) {
-            return Err(CoreError::Conflict { what: "grant" });
-        }
-        state.grants.push(grant.clone());
-        if let Some(hash) = first_refresh {
-            state.tokens.push(RefreshTokenRecord {
-                hash: *hash,
-                grant_id: grant.id.clone(),
-                issued_at: grant.created_at,
-                used_at: None,
-            });
-        }
-        state.access_tokens.push((grant.id.clone(), access_token.clone()));
-        Ok(())
+        self.state()?.insert_grant(GrantToStore { grant, first_refresh, access_token })
     }
 
     async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, CoreError> {
@@ -442,6 +506,48 @@ impl ArtifactStore for MemoryStore {
         Ok(Redeemed::Taken(stored.artifact.clone()))
     }
 
+    async fn peek_artifact(
+        &self,
+        kind: ArtifactKind,
+        hash: &ArtifactHash,
+        now: Timestamp,
+    ) -> Result<Option<Artifact>, CoreError> {
+        let state = self.state()?;
+        Ok(state
+            .artifacts
+            .iter()
+            .find(|a| a.artifact.kind == kind && &a.artifact.hash == hash)
+            .filter(|a| a.is_live(now) && a.attempts < a.artifact.max_attempts)
+            .map(|a| a.artifact.clone()))
+    }
+
+    async fn redeem_for_grant(
+        &self,
+        kind: ArtifactKind,
+        hash: &ArtifactHash,
+        grant: GrantToStore<'_>,
+        now: Timestamp,
+    ) -> Result<Redeemed, CoreError> {
+        let mut state = self.state()?;
+        let Some(index) = state.artifacts.iter().position(|a| a.artifact.kind == kind && &a.artifact.hash == hash)
+        else {
+            return Ok(Redeemed::Unknown);
+        };
+        let stored = &state.artifacts[index];
+        if stored.taken {
+            return Ok(Redeemed::AlreadyTaken(stored.artifact.clone()));
+        }
+        if !stored.is_live(now) || stored.attempts >= stored.artifact.max_attempts {
+            return Ok(Redeemed::Unknown);
+        }
+        // The grant first: if it cannot be stored, the artifact stays untaken.
+        state.insert_grant(grant)?;
+        let stored = &mut state.artifacts[index];
+        stored.taken = true;
+        stored.artifact.grant_id = Some(grant.grant.id.clone());
+        Ok(Redeemed::Taken(stored.artifact.clone()))
+    }
+
     async fn verify_artifact(
         &self,
         kind: ArtifactKind,
@@ -474,6 +580,49 @@ impl ArtifactStore for MemoryStore {
         let before = state.artifacts.len();
         state.artifacts.retain(|a| a.artifact.expires_at > now);
         Ok((before - state.artifacts.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl ConsentStore for MemoryStore {
+    async fn consented_scopes(&self, user_id: &UserId, client_id: &ClientId) -> Result<Vec<String>, CoreError> {
+        let state = self.state()?;
+        Ok(state
+            .consents
+            .iter()
+            .find(|(user, client, _)| user == user_id && client == client_id)
+            .map(|(_, _, scopes)| scopes.clone())
+            .unwrap_or_default())
+    }
+
+    async fn record_consent(
+        &self,
+        user_id: &UserId,
+        client_id: &ClientId,
+        scopes: &[String],
+        _now: Timestamp,
+    ) -> Result<(), CoreError> {
+        let mut state = self.state()?;
+        if !state.accounts.iter().any(|a| &a.id == user_id) {
+            return Err(CoreError::NotFound { what: "account" });
+        }
+        if !state.clients.iter().any(|c| &c.client_id == client_id) {
+            return Err(CoreError::NotFound { what: "client" });
+        }
+        let index = match state.consents.iter().position(|(user, client, _)| user == user_id && client == client_id) {
+            Some(index) => index,
+            None => {
+                state.consents.push((user_id.clone(), client_id.clone(), Vec::new()));
+                state.consents.len() - 1
+            }
+        };
+        let consented = &mut state.consents[index].2;
+        for scope in scopes {
+            if !consented.contains(scope) {
+                consented.push(scope.clone());
+            }
+        }
+        Ok(())
     }
 }
 

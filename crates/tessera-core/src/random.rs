@@ -31,6 +31,13 @@ pub fn random_id(random: &dyn Random) -> Result<String, CoreError> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes::<16>(random)?))
 }
 
+/// A fresh bearer secret: 256 random bits in base64url without padding (43 characters), for
+/// values that are themselves credentials (authorization codes, session cookies), stored only
+/// as their hash.
+pub fn random_secret(random: &dyn Random) -> Result<String, CoreError> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>(random)?))
+}
+
 /// The operating system's CSPRNG.
 #[derive(Debug, Default)]
 pub struct SystemRandom(aws_lc_rs::rand::SystemRandom);

@@ -5,6 +5,7 @@ use crate::model::account::AccountStore;
 use crate::model::artifact::ArtifactStore;
 use crate::model::audit::AuditStore;
 use crate::model::client::ClientStore;
+use crate::model::consent::ConsentStore;
 use crate::model::grant::GrantStore;
 use crate::model::refresh::RefreshStore;
 use crate::model::retention::RetentionStore;
@@ -15,6 +16,7 @@ use crate::model::session::SessionStore;
 pub trait Store:
     AccountStore
     + ClientStore
+    + ConsentStore
     + SessionStore
     + GrantStore
     + RefreshStore
@@ -31,6 +33,7 @@ pub trait Store:
 impl<T> Store for T where
     T: AccountStore
         + ClientStore
+        + ConsentStore
         + SessionStore
         + GrantStore
         + RefreshStore

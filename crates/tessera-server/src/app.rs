@@ -15,7 +15,8 @@ use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::keys::key_ring::{
-    KeyRing, KeyRingHandle, KeyRingIssuer, activate_due_keys, retire_unconfigured_keys, rotate_due_keys,
+    KeyRing, KeyRingHandle, KeyRingIdTokenIssuer, KeyRingIssuer, activate_due_keys, retire_unconfigured_keys,
+    rotate_due_keys,
 };
 use tessera_core::keys::master_key::MasterKey;
 use tessera_core::model::access_token::TokenPolicy;
@@ -31,7 +32,7 @@ use crate::client_cache::ClientCache;
 use crate::config::Config;
 use crate::password_pool::BlockingPasswordCheck;
 use crate::rate_limit::LoginLimits;
-use crate::routes::{auth, oauth, ops, well_known};
+use crate::routes::{auth, authorize, interaction, logout, oauth, ops, well_known};
 use crate::startup::{StartError, bootstrap, key_algorithms, load_master_key, max_access_ttl};
 use crate::state::{AppState, Shared};
 use crate::storage::open_app_store;
@@ -113,9 +114,17 @@ pub async fn prepare_with_clock(
     let (audit, audit_writer) = AuditQueue::start(Arc::clone(&store), master.audit_username_key()?);
     let limits = LoginLimits::new(&config.rate_limit);
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let id_token_alg = config
+        .tokens
+        .id_token_alg
+        .parse::<Algorithm>()
+        .map_err(|e| StartError::Config(format!("tokens.id_token_alg: {e}")))?;
+    let pages = crate::pages::Pages::load(config.pages.templates.as_deref())?;
     let shared = Shared {
         issuer,
         token_issuer: KeyRingIssuer::new(ring.clone(), access_alg),
+        id_token_issuer: KeyRingIdTokenIssuer::new(ring.clone(), id_token_alg),
+        pages,
         ring,
         access_alg,
         pepper: master.client_secret_pepper()?,
@@ -224,6 +233,13 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/refresh", post(auth::refresh))
         .route("/auth/logout", post(auth::logout))
+        .route("/oauth/authorize", get(authorize::authorize).post(authorize::authorize))
+        .route("/interaction/{id}", get(interaction::show))
+        .route("/interaction/{id}/login", post(interaction::login))
+        .route("/interaction/{id}/consent", post(interaction::consent))
+        .route("/oauth/logout", get(logout::logout).post(logout::logout))
+        .route("/assets/tessera.css", get(crate::pages::stylesheet))
+        .route("/assets/form_post.js", get(crate::pages::form_post_script))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/oauth/introspect", post(oauth::introspect))

@@ -126,6 +126,7 @@ mod tests {
             audiences: Vec::new(),
             access_ttl: None,
             refresh_ttl: None,
+            browser: Default::default(),
             created_at: Timestamp::from_unix(0),
         }
     }

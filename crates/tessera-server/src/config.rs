@@ -47,8 +47,21 @@ pub enum ConfigError {
 const NOT_CONFIGURATION: [&str; 2] = ["TESSERA_MASTER_KEY", "TESSERA_CONFIG"];
 
 /// Sections, longest first so that `RATE_LIMIT_…` is not read as `RATE` + `LIMIT_…`.
-const SECTIONS: [&str; 11] =
-    ["rate_limit", "database", "tokens", "redis", "email", "keys", "cors", "http", "tls", "sms", "log"];
+const SECTIONS: [&str; 13] = [
+    "rate_limit",
+    "database",
+    "session",
+    "tokens",
+    "pages",
+    "redis",
+    "email",
+    "keys",
+    "cors",
+    "http",
+    "tls",
+    "sms",
+    "log",
+];
 
 /// The whole configuration. Defaults are those of a zero-configuration start.
 #[derive(Debug, Clone, Deserialize)]
@@ -72,6 +85,10 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Cross-origin requests.
     pub cors: CorsConfig,
+    /// Browser sessions (single sign-on).
+    pub session: SessionConfig,
+    /// The HTML pages.
+    pub pages: PagesConfig,
     /// Outgoing e-mail.
     pub email: EmailConfig,
     /// Outgoing SMS.
@@ -183,6 +200,32 @@ pub struct CorsConfig {
     /// Origins allowed to call the API from a browser (exact match). Empty: none.
     #[serde(deserialize_with = "list")]
     pub allowed_origins: Vec<String>,
+}
+
+/// `[session]`: the browser session behind the login cookie.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// A session unused this long ends (default 1 day).
+    #[serde(deserialize_with = "duration")]
+    pub idle_ttl: Duration,
+    /// A session ends this long after its login, however used (default 7 days).
+    #[serde(deserialize_with = "duration")]
+    pub absolute_ttl: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig { idle_ttl: Duration::from_secs(86_400), absolute_ttl: Duration::from_secs(7 * 86_400) }
+    }
+}
+
+/// `[pages]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagesConfig {
+    /// A folder of templates overriding the built-in ones by file name (`login.html`, …).
+    pub templates: Option<PathBuf>,
 }
 
 /// `[email]`
@@ -308,6 +351,8 @@ impl Default for Config {
             tokens: TokensConfig::default(),
             keys: KeysConfig::default(),
             cors: CorsConfig::default(),
+            session: SessionConfig::default(),
+            pages: PagesConfig::default(),
             email: EmailConfig::default(),
             sms: SmsConfig::default(),
             rate_limit: RateLimitConfig::default(),

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod audit_queue;
+pub mod browser;
 pub mod client_address;
 pub mod client_cache;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod extract;
 pub mod issuance_tally;
 pub mod listener;
 pub mod logging;
+pub mod pages;
 pub mod password_pool;
 pub mod rate_limit;
 pub mod routes;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tessera_core::clock::{Clock, Timestamp};
 use tessera_core::flows::issuance::Issuance;
-use tessera_core::keys::key_ring::{KeyRingHandle, KeyRingIssuer};
+use tessera_core::keys::key_ring::{KeyRingHandle, KeyRingIdTokenIssuer, KeyRingIssuer};
 use tessera_core::model::access_token::TokenPolicy;
 use tessera_core::random::SystemRandom;
 use tessera_core::secrets::client_secret::SecretPepper;
@@ -41,6 +41,10 @@ pub struct Shared {
     pub ring: KeyRingHandle,
     /// Signs access tokens with the active key.
     pub token_issuer: KeyRingIssuer,
+    /// Signs ID tokens.
+    pub id_token_issuer: KeyRingIdTokenIssuer,
+    /// The HTML pages.
+    pub pages: crate::pages::Pages,
     /// Access-token algorithm.
     pub access_alg: Algorithm,
     /// Issuer and default lifetimes.
@@ -86,7 +90,13 @@ impl AppState {
     /// The services a token-issuing flow needs.
     pub fn issuance(&self) -> Issuance<'_> {
         let shared = &*self.0;
-        Issuance { audit: &shared.audit, random: &shared.random, issuer: &shared.token_issuer, policy: &shared.policy }
+        Issuance {
+            audit: &shared.audit,
+            random: &shared.random,
+            issuer: &shared.token_issuer,
+            policy: &shared.policy,
+            id_tokens: &shared.id_token_issuer,
+        }
     }
 }
 

@@ -27,14 +27,27 @@ async fn discovery_documents_list_what_exists_and_jwks_is_cacheable() {
         let (status, doc, _) = server.get(path, None).await;
         assert_eq!(status, 200);
         assert_eq!(doc["issuer"], server.base);
-        for endpoint in
-            ["token_endpoint", "revocation_endpoint", "introspection_endpoint", "userinfo_endpoint", "jwks_uri"]
-        {
+        for endpoint in [
+            "authorization_endpoint",
+            "token_endpoint",
+            "revocation_endpoint",
+            "introspection_endpoint",
+            "userinfo_endpoint",
+            "end_session_endpoint",
+            "jwks_uri",
+        ] {
             let url = doc[endpoint].as_str().unwrap();
             let response = server.http.get(url).send().await.unwrap();
             assert_ne!(response.status().as_u16(), 404, "{endpoint} {url} must exist");
         }
-        assert!(doc.get("authorization_endpoint").is_none(), "not implemented yet, so not listed");
+        // OpenID Connect Discovery 1.0 §3: every REQUIRED member.
+        for required in ["response_types_supported", "subject_types_supported", "id_token_signing_alg_values_supported"] {
+            assert!(doc[required].as_array().is_some_and(|a| !a.is_empty()), "{required}");
+        }
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        assert!(doc["id_token_signing_alg_values_supported"].as_array().unwrap().contains(&"RS256".into()));
     }
     let response = server.http.get(server.url("/.well-known/jwks.json")).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -250,7 +263,10 @@ async fn client_credentials_with_basic_and_post_and_every_refusal() {
     let (status, body, _) = server.post_form("/oauth/token", &[("scope", "x")], Some(("orders-svc", &secret))).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")));
     assert!(body["error_description"].as_str().unwrap().contains("grant_type"));
-    for grant in ["password", "authorization_code", "urn:example:nope"] {
+    let (status, body, _) =
+        server.post_form("/oauth/token", &[("grant_type", "authorization_code")], Some(("orders-svc", &secret))).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")));
+    for grant in ["password", "urn:example:nope"] {
         let (status, body, _) =
             server.post_form("/oauth/token", &[("grant_type", grant)], Some(("orders-svc", &secret))).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")), "{grant}");

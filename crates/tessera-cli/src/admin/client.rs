@@ -9,7 +9,7 @@ use serde_json::json;
 use tessera_core::CoreError;
 use tessera_core::flows::client_authentication::{NewClient, register_client};
 use tessera_core::model::audit::{AuditEvent, AuditKind, AuditSink};
-use tessera_core::model::client::{Client, ClientId, ClientStore, GrantType};
+use tessera_core::model::client::{BrowserSettings, Client, ClientId, ClientStore, GrantType};
 use tessera_server::startup::FIRST_PARTY_CLIENT_ID;
 
 use super::{Admin, AdminError, StateArgs, date, table};
@@ -27,9 +27,14 @@ pub struct ClientArgs {
 #[derive(Debug, Subcommand)]
 enum ClientCommand {
     /// Register a client; a confidential client's secret is printed once.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List every client (never a secret).
     List,
+    /// Show one client with all its settings (never a secret).
+    Show {
+        /// The `client_id`.
+        client_id: String,
+    },
     /// Remove a client and every refresh token issued to it.
     Remove {
         /// The `client_id`.
@@ -67,6 +72,24 @@ struct AddArgs {
     /// Refresh-token lifetime, such as 7d (default: tokens.refresh_ttl).
     #[arg(long, value_name = "DURATION", value_parser = ttl)]
     refresh_ttl: Option<i64>,
+    /// The name shown on the consent page.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Where RP-initiated logout may return (exact match); repeat for several.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI", value_parser = redirect_uri)]
+    post_logout_redirect_uris: Vec<String>,
+    /// The same party as the server: no consent page.
+    #[arg(long)]
+    first_party: bool,
+    /// Require PKCE from this confidential client too (public clients always need it).
+    #[arg(long)]
+    require_pkce: bool,
+    /// The algorithm of this client's ID tokens (default: tokens.id_token_alg).
+    #[arg(long, value_name = "ALG")]
+    id_token_alg: Option<String>,
+    /// A browser origin allowed to call the token endpoint (CORS); repeat for several.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
 }
 
 /// A client as shown; it holds no secret, and neither does the stored client (only a hash).
@@ -81,6 +104,9 @@ struct ClientView {
     audiences: Vec<String>,
     access_ttl: Option<i64>,
     refresh_ttl: Option<i64>,
+    /// The browser-flow settings.
+    #[serde(flatten)]
+    browser: BrowserSettings,
     created_at: i64,
 }
 
@@ -95,6 +121,7 @@ impl From<&Client> for ClientView {
             audiences: client.audiences.clone(),
             access_ttl: client.access_ttl,
             refresh_ttl: client.refresh_ttl,
+            browser: client.browser.clone(),
             created_at: client.created_at.unix(),
         }
     }
@@ -103,8 +130,9 @@ impl From<&Client> for ClientView {
 /// Runs a `tessera client` command at time `now`.
 pub fn run(args: ClientArgs, now: i64) -> Result<Output, Failure> {
     super::run(&args.state, now, async move |admin: &Admin| match args.command {
-        ClientCommand::Add(add) => add_client(admin, add).await,
+        ClientCommand::Add(add) => add_client(admin, *add).await,
         ClientCommand::List => list(admin).await,
+        ClientCommand::Show { client_id } => show(admin, &client_id).await,
         ClientCommand::Remove { client_id } => remove(admin, &client_id).await,
     })
 }
@@ -145,6 +173,14 @@ async fn add_client(admin: &Admin, args: AddArgs) -> Result<Output, AdminError> 
         audiences: args.audiences,
         access_ttl: args.access_ttl,
         refresh_ttl: args.refresh_ttl,
+        browser: BrowserSettings {
+            name: args.name,
+            post_logout_redirect_uris: args.post_logout_redirect_uris,
+            first_party: args.first_party,
+            require_pkce: args.require_pkce,
+            id_token_alg: args.id_token_alg,
+            allowed_origins: args.allowed_origins,
+        },
     };
     let pepper = admin.master.client_secret_pepper()?;
     let (client, secret) = register_client(&admin.store, &admin.random, &pepper, request, admin.now).await.map_err(
@@ -173,6 +209,38 @@ async fn add_client(admin: &Admin, args: AddArgs) -> Result<Output, AdminError> 
     })?;
     output.stderr.extend(warnings.into_iter().map(String::from));
     Ok(output)
+}
+
+async fn show(admin: &Admin, client_id: &str) -> Result<Output, AdminError> {
+    let client = admin
+        .store
+        .client(&ClientId::new(client_id))
+        .await?
+        .ok_or_else(|| AdminError::usage(format!("no client {client_id}")))?;
+    let view = ClientView::from(&client);
+    admin.print(&view, |c| {
+        let mut text = format!(
+            "client {} ({})
+",
+            c.client_id, c.client_type
+        );
+        let lines: [(&str, String); 10] = [
+            ("name", c.browser.name.clone().unwrap_or_default()),
+            ("grant types", c.grant_types.join(", ")),
+            ("scopes", c.scopes.join(" ")),
+            ("redirect URIs", c.redirect_uris.join(" ")),
+            ("post-logout redirect URIs", c.browser.post_logout_redirect_uris.join(" ")),
+            ("audiences", c.audiences.join(" ")),
+            ("first party", c.browser.first_party.to_string()),
+            ("PKCE required", (c.client_type == "public" || c.browser.require_pkce).to_string()),
+            ("ID token algorithm", c.browser.id_token_alg.clone().unwrap_or_else(|| "(server default)".into())),
+            ("allowed origins", c.browser.allowed_origins.join(" ")),
+        ];
+        for (label, value) in lines {
+            text.push_str(&format!("{label}: {value}\n"));
+        }
+        text
+    })
 }
 
 async fn list(admin: &Admin) -> Result<Output, AdminError> {

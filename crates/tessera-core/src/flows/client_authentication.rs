@@ -2,7 +2,7 @@
 
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::model::client::{Client, ClientId, ClientKind, ClientStore, GrantType};
+use crate::model::client::{BrowserSettings, Client, ClientId, ClientKind, ClientStore, GrantType};
 use crate::random::Random;
 use crate::secrets::client_secret::{ClientSecret, ClientSecretHash, SecretPepper};
 
@@ -63,6 +63,8 @@ pub struct NewClient {
     pub access_ttl: Option<i64>,
     /// Grant (refresh) lifetime override, seconds.
     pub refresh_ttl: Option<i64>,
+    /// Settings for the browser flows.
+    pub browser: BrowserSettings,
 }
 
 /// The longest `client_id` accepted.
@@ -86,6 +88,7 @@ pub async fn register_client(
     if request.scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
         return Err(CoreError::InvalidRequest { field: "scope", reason: "each scope is one non-empty word" });
     }
+    validate_browser_settings(&request.browser)?;
     let (kind, secret) = if request.confidential {
         let secret = ClientSecret::generate(random)?;
         let secret_hash = pepper.hash(&secret);
@@ -102,10 +105,46 @@ pub async fn register_client(
         audiences: request.audiences,
         access_ttl: request.access_ttl,
         refresh_ttl: request.refresh_ttl,
+        browser: request.browser,
         created_at: now,
     };
     clients.create_client(&client).await?;
     Ok((client, secret))
+}
+
+/// The browser settings a client may be registered with: an ID-token algorithm the server can
+/// sign with (never `none` or a shared-secret one), post-logout redirect URIs without a
+/// fragment (RFC 6749 §3.1.2), and CORS origins that are bare origins.
+fn validate_browser_settings(browser: &BrowserSettings) -> Result<(), CoreError> {
+    if let Some(alg) = &browser.id_token_alg {
+        match alg.parse::<tessera_jose::Algorithm>() {
+            Ok(alg) if !alg.is_symmetric() => {}
+            _ => {
+                return Err(CoreError::InvalidRequest {
+                    field: "id_token_alg",
+                    reason: "must be an asymmetric JWS algorithm such as RS256, ES256 or EdDSA",
+                });
+            }
+        }
+    }
+    if browser.post_logout_redirect_uris.iter().any(|uri| uri.is_empty() || uri.contains('#') || !uri.contains(':')) {
+        return Err(CoreError::InvalidRequest {
+            field: "post_logout_redirect_uri",
+            reason: "must be an absolute URI without a fragment",
+        });
+    }
+    for origin in &browser.allowed_origins {
+        let bare = origin
+            .split_once("://")
+            .is_some_and(|(scheme, rest)| !scheme.is_empty() && !rest.is_empty() && !rest.contains('/'));
+        if !bare {
+            return Err(CoreError::InvalidRequest {
+                field: "allowed_origin",
+                reason: "must be an origin such as https://app.example, without a path",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// RFC 6749 §A.1: `client-id = *VSCHAR`; Tessera also refuses empty and very long ids and the

@@ -21,5 +21,5 @@ pub fn client_credentials(
     client.require_grant(GrantType::ClientCredentials)?;
     let scopes = client.grant_scopes(scope)?;
     let access_token = services.client_access_token(client, &scopes, now)?;
-    Ok(IssuedTokens { access_token, refresh_token: None, scopes, sid: None })
+    Ok(IssuedTokens { access_token, refresh_token: None, scopes, sid: None, id_token: None })
 }

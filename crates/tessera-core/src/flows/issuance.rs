@@ -9,6 +9,7 @@ use crate::model::account::UserId;
 use crate::model::audit::AuditSink;
 use crate::model::client::Client;
 use crate::model::grant::AccessTokenRecord;
+use crate::model::id_token::IdTokenIssuer;
 use crate::model::refresh::RefreshToken;
 use crate::model::session::{Session, SessionId};
 use crate::random::Random;
@@ -23,6 +24,8 @@ pub struct Issuance<'a> {
     pub issuer: &'a dyn AccessTokenIssuer,
     /// Issuer name, default lifetimes, reuse interval.
     pub policy: &'a TokenPolicy,
+    /// Signs ID tokens.
+    pub id_tokens: &'a dyn IdTokenIssuer,
 }
 
 impl Issuance<'_> {
@@ -63,4 +66,6 @@ pub struct IssuedTokens {
     pub scopes: Vec<String>,
     /// The session behind the tokens, if any.
     pub sid: Option<SessionId>,
+    /// The ID token, when `openid` was granted in a flow that makes one.
+    pub id_token: Option<String>,
 }

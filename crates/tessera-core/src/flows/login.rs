@@ -54,6 +54,48 @@ pub struct LoginRequest<'a> {
     pub ip: Option<String>,
 }
 
+/// Checks a username and password, for the JSON login and the browser login form alike. Every
+/// credential failure is [`CoreError::InvalidCredentials`] and audited, whether the account is
+/// unknown, disabled, password-less or the password is wrong; the password is checked (against
+/// a dummy hash for an unknown account) before anything is decided, so both cost the same.
+#[allow(clippy::too_many_arguments)] // each is one input of the check; a struct would only rename them
+pub async fn check_password<S: Store + ?Sized>(
+    store: &S,
+    passwords: &dyn PasswordCheck,
+    services: &Issuance<'_>,
+    client: &Client,
+    username: &str,
+    password: &str,
+    ip: Option<String>,
+    now: Timestamp,
+) -> Result<crate::model::account::Account, CoreError> {
+    let account = match Email::parse(username) {
+        Ok(email) => store.account_by_email(&email).await?,
+        Err(_) => None,
+    };
+    let hash = account.as_ref().and_then(|a| a.password_hash.as_ref());
+    let password_ok = passwords.verify(password, hash).await;
+    let failure = match &account {
+        _ if !password_ok => Some("wrong password or unknown account"),
+        Some(account) if account.disabled => Some("account disabled"),
+        None => Some("unknown account"),
+        Some(_) => None,
+    };
+    match (account, failure) {
+        (Some(account), None) => Ok(account),
+        (_, failure) => {
+            let detail = failure.unwrap_or("unknown account");
+            services.audit.record(
+                AuditEvent::new(AuditKind::LoginFailed, now)
+                    .client(&client.client_id)
+                    .ip(ip)
+                    .details(json!({ "username": username.chars().take(254).collect::<String>(), "reason": detail })),
+            );
+            Err(CoreError::InvalidCredentials { detail })
+        }
+    }
+}
+
 /// Runs a password login. Every credential failure is [`CoreError::InvalidCredentials`],
 /// whether the account is unknown, disabled, password-less or the password is wrong.
 pub async fn login<S: Store + ?Sized>(
@@ -67,27 +109,9 @@ pub async fn login<S: Store + ?Sized>(
     client.require_grant(GrantType::Password)?;
     let scopes = client.grant_scopes(request.scope)?;
 
-    let account = match Email::parse(request.username) {
-        Ok(email) => store.account_by_email(&email).await?,
-        Err(_) => None,
-    };
-    let hash = account.as_ref().and_then(|a| a.password_hash.as_ref());
-    let password_ok = passwords.verify(request.password, hash).await;
-    let failure = match &account {
-        _ if !password_ok => Some("wrong password or unknown account"),
-        Some(account) if account.disabled => Some("account disabled"),
-        None => Some("unknown account"),
-        Some(_) => None,
-    };
-    let (Some(account), None) = (account, failure) else {
-        let detail = failure.unwrap_or("unknown account");
-        services.audit.record(
-            AuditEvent::new(AuditKind::LoginFailed, now).client(&client.client_id).ip(request.ip).details(
-                json!({ "username": request.username.chars().take(254).collect::<String>(), "reason": detail }),
-            ),
-        );
-        return Err(CoreError::InvalidCredentials { detail });
-    };
+    let account =
+        check_password(store, passwords, services, client, request.username, request.password, request.ip.clone(), now)
+            .await?;
 
     let policy = services.policy;
     let session = Session {
@@ -111,5 +135,5 @@ pub async fn login<S: Store + ?Sized>(
             .ip(request.ip)
             .details(json!({ "sid": session.sid.as_str(), "amr": ["pwd"] })),
     );
-    Ok(IssuedTokens { access_token, refresh_token, scopes, sid: Some(session.sid) })
+    Ok(IssuedTokens { access_token, refresh_token, scopes, sid: Some(session.sid), id_token: None })
 }

@@ -3,7 +3,10 @@
 //! and map; every decision is here, over the storage ports.
 
 pub mod account_admin;
+pub mod authorization_code;
+pub mod authorize;
 pub mod bearer;
+pub mod browser_session;
 pub mod client_authentication;
 pub mod client_credentials;
 pub mod introspection;

@@ -11,9 +11,11 @@ use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::flows::issuance::{Issuance, IssuedTokens};
 use crate::model::access_token::IssuedAccessToken;
+use crate::model::account::AccountStore;
 use crate::model::audit::{AuditEvent, AuditKind};
 use crate::model::client::{Client, GrantType};
 use crate::model::grant::{Grant, GrantId, GrantStore};
+use crate::model::id_token::{IdTokenInput, issue_id_token};
 use crate::model::refresh::{RefreshContext, RefreshStore, RefreshToken, RotateOutcome, Rotation};
 use crate::model::session::Session;
 
@@ -74,7 +76,7 @@ pub async fn refresh<S>(
     now: Timestamp,
 ) -> Result<IssuedTokens, CoreError>
 where
-    S: GrantStore + RefreshStore + ?Sized,
+    S: GrantStore + RefreshStore + AccountStore + ?Sized,
 {
     let client = request.client;
     client.require_grant(GrantType::RefreshToken)?;
@@ -104,6 +106,24 @@ where
         return Err(revoke(store, &grant.id, now, "account disabled or removed").await);
     }
     let (access_token, record) = services.user_access_token(client, &grant.user_id, &session, &scopes, now)?;
+    // OIDC Core §12.2: a new ID token with the same iss, sub, aud and auth_time, and no nonce.
+    let id_token = if scopes.iter().any(|s| s == "openid") {
+        let account = match store.account(&grant.user_id).await? {
+            Some(account) if !account.disabled => account,
+            _ => return Err(revoke(store, &grant.id, now, "account disabled or removed").await),
+        };
+        let input = IdTokenInput {
+            client,
+            account: &account,
+            session: &session,
+            scopes: &scopes,
+            nonce: None,
+            access_token: &access_token.token,
+        };
+        Some(issue_id_token(services.id_tokens, &services.policy.issuer, input, now)?)
+    } else {
+        None
+    };
     let replacement = RefreshToken::generate(services.random)?;
 
     let rotation = Rotation {
@@ -141,7 +161,7 @@ where
             .ip(request.ip)
             .details(json!({ "grant_id": grant.id.as_str(), "sid": grant.sid.as_str(), "retry": retry })),
     );
-    Ok(IssuedTokens { access_token, refresh_token: Some(replacement), scopes, sid: Some(session.sid) })
+    Ok(IssuedTokens { access_token, refresh_token: Some(replacement), scopes, sid: Some(session.sid), id_token })
 }
 
 /// RFC 6749 §6: the requested scope must not include any scope not originally granted.
@@ -206,6 +226,20 @@ mod tests {
         }
     }
 
+    impl crate::model::id_token::IdTokenIssuer for FakeIssuer {
+        fn id_token_alg(&self, _client: &Client) -> Result<tessera_jose::Algorithm, CoreError> {
+            Ok(tessera_jose::Algorithm::RS256)
+        }
+
+        fn sign_id_token(
+            &self,
+            _alg: tessera_jose::Algorithm,
+            claims: &crate::model::id_token::IdTokenClaims,
+        ) -> Result<String, CoreError> {
+            serde_json::to_string(claims).map_err(|e| CoreError::Signing(e.to_string()))
+        }
+    }
+
     struct World {
         store: MemoryStore,
         audit: MemoryAuditSink,
@@ -220,7 +254,13 @@ mod tests {
 
     impl World {
         fn services(&self) -> Issuance<'_> {
-            Issuance { audit: &self.audit, random: &self.random, issuer: &self.issuer, policy: &self.policy }
+            Issuance {
+                audit: &self.audit,
+                random: &self.random,
+                issuer: &self.issuer,
+                policy: &self.policy,
+                id_tokens: &self.issuer,
+            }
         }
 
         async fn refresh(
@@ -255,6 +295,7 @@ mod tests {
             audiences: vec!["api".into()],
             access_ttl: None,
             refresh_ttl: Some(600),
+            browser: Default::default(),
             created_at: NOW,
         };
         let account = Account::new(UserId::new("u1"), Email::parse("u1@example.com").unwrap(), None, None, NOW);

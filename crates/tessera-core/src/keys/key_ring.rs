@@ -18,6 +18,8 @@ use crate::keys::master_key::MasterKey;
 use crate::keys::signing_key::{ActivateOutcome, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore};
 use crate::model::access_token::{AccessTokenClaims, AccessTokenIssuer, IssuedAccessToken};
 use crate::model::audit::{AuditEvent, AuditKind, AuditSink};
+use crate::model::client::Client;
+use crate::model::id_token::{IdTokenClaims, IdTokenIssuer};
 use crate::random::Random;
 
 fn signing_error(error: tessera_jose::Error) -> CoreError {
@@ -282,6 +284,7 @@ pub struct KeyRing {
     published: KeySet,
     jwks_json: String,
     access_validator: Validator,
+    id_token_hint_validator: Validator,
 }
 
 impl KeyRing {
@@ -320,7 +323,7 @@ impl KeyRing {
         algorithms.sort();
         algorithms.dedup();
         let access_validator = Validator::builder(published.clone())
-            .algorithms(algorithms)
+            .algorithms(algorithms.clone())
             .typ("at+jwt")
             .issuer(issuer)
             .accept_any_audience()
@@ -328,7 +331,18 @@ impl KeyRing {
             .require_claim("sub")
             .build()
             .map_err(signing_error)?;
-        Ok(KeyRing { signers, published, jwks_json, access_validator })
+        // OIDC Core §3.1.2.1 and RP-Initiated Logout §2: an id_token_hint may have expired; it
+        // only names whom the client believes is logged in, so a week of grace is harmless.
+        let id_token_hint_validator = Validator::builder(published.clone())
+            .algorithms(algorithms)
+            .typ_jwt_or_absent()
+            .issuer(issuer)
+            .accept_any_audience()
+            .leeway(std::time::Duration::from_secs(ID_TOKEN_HINT_GRACE))
+            .require_claim("sub")
+            .build()
+            .map_err(signing_error)?;
+        Ok(KeyRing { signers, published, jwks_json, access_validator, id_token_hint_validator })
     }
 
     /// The active key for `alg`.
@@ -344,6 +358,12 @@ impl KeyRing {
     /// The JWKS document, serialized once per load.
     pub fn jwks_json(&self) -> &str {
         &self.jwks_json
+    }
+
+    /// The claims of an `id_token_hint` this server signed (expired up to
+    /// [`ID_TOKEN_HINT_GRACE`] ago); `None` for anything else.
+    pub fn id_token_hint(&self, token: &str, now: Timestamp) -> Option<serde_json::Value> {
+        self.id_token_hint_validator.validate::<serde_json::Value>(token, now.unix()).ok().map(|valid| valid.claims)
     }
 
     /// Validates this server's access tokens: signature, `typ: at+jwt`, `iss`, `exp`; any
@@ -403,6 +423,40 @@ impl AccessTokenIssuer for KeyRingIssuer {
         let ring = self.ring.current();
         let token = ring.signer(self.alg)?.sign_jwt(Some("at+jwt"), claims).map_err(signing_error)?;
         Ok(IssuedAccessToken { token, expires_in: claims.exp - claims.iat })
+    }
+}
+
+/// How long after its `exp` an ID token is still accepted as an `id_token_hint`, seconds.
+pub const ID_TOKEN_HINT_GRACE: u64 = 7 * 86_400;
+
+/// Signs ID tokens with the ring's active keys: the client's registered algorithm, or the
+/// server's default (`tokens.id_token_alg`).
+#[derive(Debug, Clone)]
+pub struct KeyRingIdTokenIssuer {
+    ring: KeyRingHandle,
+    default_alg: Algorithm,
+}
+
+impl KeyRingIdTokenIssuer {
+    /// An issuer over `ring` defaulting to `default_alg`.
+    pub fn new(ring: KeyRingHandle, default_alg: Algorithm) -> KeyRingIdTokenIssuer {
+        KeyRingIdTokenIssuer { ring, default_alg }
+    }
+}
+
+impl IdTokenIssuer for KeyRingIdTokenIssuer {
+    fn id_token_alg(&self, client: &Client) -> Result<Algorithm, CoreError> {
+        match &client.browser.id_token_alg {
+            None => Ok(self.default_alg),
+            Some(name) => name
+                .parse::<Algorithm>()
+                .map_err(|_| CoreError::CorruptData(format!("client {}: id_token_alg {name}", client.client_id))),
+        }
+    }
+
+    fn sign_id_token(&self, alg: Algorithm, claims: &IdTokenClaims) -> Result<String, CoreError> {
+        // OIDC Core §2 does not name a typ; "JWT" is what every relying party accepts.
+        self.ring.current().signer(alg)?.sign_jwt(Some("JWT"), claims).map_err(signing_error)
     }
 }
 

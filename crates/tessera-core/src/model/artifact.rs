@@ -19,7 +19,8 @@ use serde_json::Value;
 
 use crate::clock::Timestamp;
 use crate::error::CoreError;
-use crate::model::grant::GrantId;
+use crate::model::grant::{AccessTokenRecord, Grant, GrantId};
+use crate::model::refresh::RefreshTokenHash;
 
 /// What an artifact is; one namespace each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,16 +35,20 @@ pub enum ArtifactKind {
     SmsCode,
     /// An MFA token's `jti`.
     MfaToken,
+    /// A pending authorization request, between `/oauth/authorize` and the code: read by each
+    /// page of the interaction ([`ArtifactStore::peek_artifact`]), taken when it completes.
+    Interaction,
 }
 
 impl ArtifactKind {
     /// Every kind, in a stable order.
-    pub const ALL: [ArtifactKind; 5] = [
+    pub const ALL: [ArtifactKind; 6] = [
         ArtifactKind::AuthorizationCode,
         ArtifactKind::MagicLink,
         ArtifactKind::EmailCode,
         ArtifactKind::SmsCode,
         ArtifactKind::MfaToken,
+        ArtifactKind::Interaction,
     ];
 
     /// The stored name.
@@ -54,6 +59,7 @@ impl ArtifactKind {
             ArtifactKind::EmailCode => "email_code",
             ArtifactKind::SmsCode => "sms_code",
             ArtifactKind::MfaToken => "mfa_token",
+            ArtifactKind::Interaction => "interaction",
         }
     }
 
@@ -87,6 +93,15 @@ impl ArtifactKind {
 pub struct ArtifactHash(pub [u8; 32]);
 
 impl ArtifactHash {
+    /// SHA-256 of a high-entropy value presented whole (a code, an interaction id). Unkeyed:
+    /// 256 random bits cannot be guessed from their hash.
+    pub fn of_secret(value: &str) -> ArtifactHash {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, value.as_bytes());
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(digest.as_ref());
+        ArtifactHash(bytes)
+    }
+
     /// Compares in constant time: a code's keyed hash must not leak through timing how much
     /// of it matched.
     pub fn matches(&self, other: &ArtifactHash) -> bool {
@@ -144,6 +159,18 @@ pub enum Redeemed {
     Exhausted,
 }
 
+/// A grant to create when an artifact is redeemed: what
+/// [`GrantStore::create_grant`](crate::model::grant::GrantStore::create_grant) takes.
+#[derive(Clone, Copy, Debug)]
+pub struct GrantToStore<'a> {
+    /// The grant.
+    pub grant: &'a Grant,
+    /// Its first refresh token, when the client may refresh.
+    pub first_refresh: Option<&'a RefreshTokenHash>,
+    /// Its first access token.
+    pub access_token: &'a AccessTokenRecord,
+}
+
 /// Storage of single-use artifacts.
 #[async_trait]
 pub trait ArtifactStore: Send + Sync {
@@ -162,6 +189,32 @@ pub trait ArtifactStore: Send + Sync {
         &self,
         kind: ArtifactKind,
         hash: &ArtifactHash,
+        now: Timestamp,
+    ) -> Result<Redeemed, CoreError>;
+
+    /// The live artifact of `kind` with `hash` (untaken, not voided, not expired, attempts
+    /// left), without taking it. Never the decision for a single use: only
+    /// [`take_artifact`](ArtifactStore::take_artifact) and
+    /// [`redeem_for_grant`](ArtifactStore::redeem_for_grant) decide.
+    async fn peek_artifact(
+        &self,
+        kind: ArtifactKind,
+        hash: &ArtifactHash,
+        now: Timestamp,
+    ) -> Result<Option<Artifact>, CoreError>;
+
+    /// Takes the artifact like [`take_artifact`](ArtifactStore::take_artifact) and, only when
+    /// this call took it, stores `grant` (as
+    /// [`GrantStore::create_grant`](crate::model::grant::GrantStore::create_grant) does) and
+    /// records its id on the artifact (the returned [`Redeemed::Taken`] names it already), all in
+    /// one transaction. So a replay, which reports
+    /// [`Redeemed::AlreadyTaken`] with that grant id, can only come after the grant and its
+    /// tokens exist, and revoking the grant reaches them (RFC 6749 §4.1.2).
+    async fn redeem_for_grant(
+        &self,
+        kind: ArtifactKind,
+        hash: &ArtifactHash,
+        grant: GrantToStore<'_>,
         now: Timestamp,
     ) -> Result<Redeemed, CoreError>;
 

@@ -52,11 +52,15 @@ pub enum AuditKind {
     PasswordChanged,
     /// A client-credentials access token was issued (RFC 6749 §4.4).
     ClientCredentialsIssued,
+    /// An authorization code was presented again; the grant it produced was revoked. An incident.
+    CodeReused,
+    /// A user allowed a client scopes on the consent page.
+    ConsentGranted,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [AuditKind; 16] = [
+    pub const ALL: [AuditKind; 18] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::RefreshRotated,
@@ -73,6 +77,8 @@ impl AuditKind {
         AuditKind::SigningKeyRevoked,
         AuditKind::PasswordChanged,
         AuditKind::ClientCredentialsIssued,
+        AuditKind::CodeReused,
+        AuditKind::ConsentGranted,
     ];
 
     /// The stored and logged name.
@@ -94,6 +100,8 @@ impl AuditKind {
             AuditKind::SigningKeyRevoked => "signing_key.revoked",
             AuditKind::PasswordChanged => "account.password_changed",
             AuditKind::ClientCredentialsIssued => "token.client_credentials",
+            AuditKind::CodeReused => "code.reused",
+            AuditKind::ConsentGranted => "consent.granted",
         }
     }
 }

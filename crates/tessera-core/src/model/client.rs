@@ -107,14 +107,63 @@ pub struct Client {
     pub access_ttl: Option<i64>,
     /// Grant (refresh) lifetime in seconds, overriding the server default.
     pub refresh_ttl: Option<i64>,
+    /// How the client takes part in the browser flows (OpenID Connect).
+    pub browser: BrowserSettings,
     /// When the client was registered.
     pub created_at: Timestamp,
+}
+
+/// A client's settings for the browser flows: the authorization endpoint, ID tokens, logout
+/// and CORS. Stored as one document, so that a new setting needs no new column.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BrowserSettings {
+    /// The name shown on the consent page (the `client_id` when absent).
+    pub name: Option<String>,
+    /// Where RP-initiated logout may send the browser back, matched exactly.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A client of the same party as the server: no consent page.
+    pub first_party: bool,
+    /// PKCE required even though the client is confidential (public clients always need it).
+    pub require_pkce: bool,
+    /// `id_token_signed_response_alg` (OIDC Registration §2); the server's default when absent.
+    pub id_token_alg: Option<String>,
+    /// Browser origins allowed to call the token, userinfo and revocation endpoints (CORS).
+    pub allowed_origins: Vec<String>,
 }
 
 impl Client {
     /// Whether the client is confidential.
     pub fn is_confidential(&self) -> bool {
         matches!(self.kind, ClientKind::Confidential { .. })
+    }
+
+    /// The name to show a person.
+    pub fn display_name(&self) -> &str {
+        self.browser.name.as_deref().unwrap_or(self.client_id.as_str())
+    }
+
+    /// Whether the authorization code flow must carry PKCE (RFC 7636; RFC 9700 §2.1.1).
+    pub fn requires_pkce(&self) -> bool {
+        !self.is_confidential() || self.browser.require_pkce
+    }
+
+    /// Whether `presented` is one of the client's redirect URIs: simple string comparison
+    /// (RFC 9700 §2.1; OIDC Core §3.1.2.1), except that a loopback redirect may name any port
+    /// (RFC 8252 §7.3), since a native app binds whichever port is free.
+    pub fn redirect_uri_allowed(&self, presented: &str) -> bool {
+        self.redirect_uris.iter().any(|registered| {
+            registered == presented
+                || matches!(
+                    (without_loopback_port(registered), without_loopback_port(presented)),
+                    (Some(a), Some(b)) if a == b
+                )
+        })
+    }
+
+    /// Whether `presented` is one of the client's post-logout redirect URIs (exact match).
+    pub fn post_logout_redirect_uri_allowed(&self, presented: &str) -> bool {
+        self.browser.post_logout_redirect_uris.iter().any(|registered| registered == presented)
     }
 
     /// Fails with `unauthorized_client` unless the client may use `grant`.
@@ -143,6 +192,27 @@ impl Client {
         }
         Ok(granted)
     }
+}
+
+/// A loopback redirect URI (`http://127.0.0.1` or `http://[::1]`) with its port taken out, as
+/// `(host, rest)`; `None` for any other URI, which must then match exactly. `localhost` is not
+/// loopback here (RFC 8252 §8.3: it may resolve elsewhere).
+fn without_loopback_port(uri: &str) -> Option<(&str, &str)> {
+    let after_scheme = uri.strip_prefix("http://")?;
+    let (host, rest) =
+        ["127.0.0.1", "[::1]"].into_iter().find_map(|host| after_scheme.strip_prefix(host).map(|rest| (host, rest)))?;
+    let rest = match rest.strip_prefix(':') {
+        Some(port_and_path) => {
+            let digits = port_and_path.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 || digits > 5 {
+                return None;
+            }
+            &port_and_path[digits..]
+        }
+        None => rest,
+    };
+    // What follows the authority must be a path: "127.0.0.1.evil.example" is not loopback.
+    rest.starts_with('/').then_some((host, rest))
 }
 
 /// Storage of clients.
@@ -176,7 +246,39 @@ mod tests {
             audiences: vec![],
             access_ttl: None,
             refresh_ttl: None,
+            browser: BrowserSettings::default(),
             created_at: Timestamp::from_unix(0),
+        }
+    }
+
+    #[test]
+    fn redirect_uris_match_exactly_except_a_loopback_port() {
+        let mut app = client(&[]);
+        app.redirect_uris =
+            vec!["https://app.example/cb".into(), "http://127.0.0.1/cb".into(), "com.example.app:/oauth".into()];
+        assert!(app.redirect_uri_allowed("https://app.example/cb"));
+        assert!(app.redirect_uri_allowed("com.example.app:/oauth"));
+        assert!(app.redirect_uri_allowed("http://127.0.0.1:51234/cb"));
+        assert!(app.redirect_uri_allowed("http://127.0.0.1/cb"));
+        for wrong in [
+            "https://app.example/cb/",
+            "https://app.example/cb?x=1",
+            "https://app.example/cb#f",
+            "https://app.example.evil/cb",
+            "https://user@app.example/cb",
+            "http://app.example/cb",
+            "https://app.example:443/cb",
+            "https://APP.example/cb",
+            "https://app.example/%2e%2e/cb",
+            "http://127.0.0.1:51234/cb2",
+            "http://127.0.0.1.evil.example/cb",
+            "http://127.0.0.1:/cb",
+            "http://127.0.0.1:123456/cb",
+            "http://[::1]:5000/cb",
+            "http://localhost:5000/cb",
+            "com.example.app:/oauth2",
+        ] {
+            assert!(!app.redirect_uri_allowed(wrong), "{wrong} must not match");
         }
     }
 

@@ -87,6 +87,42 @@ impl Session {
     }
 }
 
+/// The hash of a browser session's cookie: the cookie is the only bearer of a browser session,
+/// and the database holds only this SHA-256, so a leaked table logs nobody in. The cookie is not
+/// the `sid`, which goes into tokens.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionCookieHash(pub [u8; 32]);
+
+impl fmt::Debug for SessionCookieHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionCookieHash({:02x}{:02x}…)", self.0[0], self.0[1])
+    }
+}
+
+/// A browser session as found by its cookie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrowserSession {
+    /// The session.
+    pub session: Session,
+    /// When the browser last used it: the idle lifetime runs from here.
+    pub last_seen_at: Timestamp,
+}
+
+/// A new authentication in a browser that already holds a session of the same user.
+#[derive(Clone, Debug)]
+pub struct Reauthentication<'a> {
+    /// The session.
+    pub sid: &'a SessionId,
+    /// The new cookie's hash: the old cookie stops working (no session fixation).
+    pub cookie: &'a SessionCookieHash,
+    /// The new `auth_time`.
+    pub auth_time: Timestamp,
+    /// The `acr` reached.
+    pub acr: Option<&'a str>,
+    /// The methods used.
+    pub amr: &'a [String],
+}
+
 /// Storage of sessions.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
@@ -98,6 +134,24 @@ pub trait SessionStore: Send + Sync {
 
     /// The sessions of a user that are active at `now`, newest first.
     async fn active_sessions(&self, user_id: &UserId, now: Timestamp) -> Result<Vec<Session>, CoreError>;
+
+    /// Inserts a browser session, reachable from now on only by the cookie hashing to `cookie`.
+    /// A cookie hash or `sid` already stored is a [`CoreError::Conflict`].
+    async fn create_browser_session(&self, session: &Session, cookie: &SessionCookieHash) -> Result<(), CoreError>;
+
+    /// The browser session whose cookie hashes to `cookie`, revoked or not; the caller checks
+    /// its lifetimes.
+    async fn browser_session(&self, cookie: &SessionCookieHash) -> Result<Option<BrowserSession>, CoreError>;
+
+    /// Records that the browser used the session at `now` (the idle lifetime restarts); a time
+    /// earlier than the one stored changes nothing.
+    async fn touch_browser_session(&self, sid: &SessionId, now: Timestamp) -> Result<(), CoreError>;
+
+    /// A new login of the browser session's user in the same browser: the cookie is replaced,
+    /// `auth_time`, `acr` and `amr` are updated and the session counts as used at `now`, in one
+    /// step. `false`, changing nothing, if the session is not active at `now`; a cookie hash
+    /// another session holds is a [`CoreError::Conflict`].
+    async fn reauthenticate_session(&self, update: Reauthentication<'_>, now: Timestamp) -> Result<bool, CoreError>;
 
     /// Ends a session. Atomically with it, every grant of the session is revoked,
     /// so that no refresh token outlives its session. Idempotent: the first revocation time

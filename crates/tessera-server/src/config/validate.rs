@@ -37,6 +37,16 @@ impl Config {
         server_algorithm("tokens.signing_alg", &self.tokens.signing_alg)?;
         server_algorithm("tokens.id_token_alg", &self.tokens.id_token_alg)?;
         check_keys(self)?;
+        positive("session.idle_ttl", self.session.idle_ttl)?;
+        positive("session.absolute_ttl", self.session.absolute_ttl)?;
+        if self.session.idle_ttl > self.session.absolute_ttl {
+            return Err(rejected("session.idle_ttl", "must not be longer than session.absolute_ttl"));
+        }
+        if let Some(folder) = &self.pages.templates
+            && !folder.is_dir()
+        {
+            return Err(rejected("pages.templates", &format!("{} is not a folder", folder.display())));
+        }
         for origin in &self.cors.allowed_origins {
             check_origin(origin)?;
         }

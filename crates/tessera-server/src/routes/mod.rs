@@ -2,6 +2,9 @@
 //! maps the result.
 
 pub mod auth;
+pub mod authorize;
+pub mod interaction;
+pub mod logout;
 pub mod oauth;
 pub mod ops;
 pub mod well_known;
@@ -21,6 +24,9 @@ pub fn token_response(tokens: &IssuedTokens) -> Response {
     });
     if let Some(refresh) = &tokens.refresh_token {
         body["refresh_token"] = json!(refresh.expose());
+    }
+    if let Some(id_token) = &tokens.id_token {
+        body["id_token"] = json!(id_token);
     }
     no_store(axum::Json(body).into_response())
 }

@@ -7,11 +7,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tessera_core::CoreError;
+use tessera_core::flows::authorization_code::{CodeRequest, redeem_code};
 use tessera_core::flows::bearer::authenticate_bearer;
 use tessera_core::flows::client_credentials::client_credentials;
 use tessera_core::flows::introspection::introspect as introspect_flow;
 use tessera_core::flows::revocation::revoke_token;
 use tessera_core::model::account::UserId;
+use tessera_core::model::client::GrantType;
 
 use super::{auth::refresh_grant, no_store, token_response};
 use crate::client_address::ClientIp;
@@ -27,6 +29,9 @@ pub struct TokenForm {
     refresh_token: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
 }
 
 /// `POST /oauth/token`.
@@ -48,6 +53,24 @@ pub async fn token(
             // Counted, audited as one event per client, address and scope every few seconds
             // (issuance_tally.rs): the hot path of service calls writes nothing per token.
             state.issuance_tally.record(&state.audit, &client.client_id, &ip, &tokens.scopes, state.now());
+            tokens
+        }
+        "authorization_code" => {
+            client.require_grant(GrantType::AuthorizationCode)?;
+            let code = form
+                .code
+                .as_deref()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| ApiError::BadRequest("code: missing".into()))?;
+            let request = CodeRequest {
+                client: &client,
+                code,
+                redirect_uri: form.redirect_uri.as_deref(),
+                code_verifier: form.code_verifier.as_deref(),
+                ip: Some(ip),
+            };
+            let tokens = redeem_code(&*state.store, &state.issuance(), request, state.now()).await?;
+            metrics::counter!("tessera_tokens_issued_total", "grant" => "authorization_code").increment(1);
             tokens
         }
         "refresh_token" => {

@@ -1,6 +1,8 @@
 //! A real server on an ephemeral port with a fresh database, for tests over HTTP.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod browser;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 

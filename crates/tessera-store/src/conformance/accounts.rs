@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tessera_core::CoreError;
 use tessera_core::model::account::{Email, PasswordHash, UserId};
-use tessera_core::model::client::ClientId;
+use tessera_core::model::client::{BrowserSettings, Client, ClientId};
 use tessera_core::model::session::SessionId;
 use tessera_core::store::Store;
 
@@ -39,10 +39,28 @@ pub async fn account_crud<S: Store>(store: Arc<S>) {
     assert!(!store.set_account_disabled(&UserId::new("nobody"), true, NOW).await.unwrap());
 }
 
-/// Clients round-trip every field; `client_id` is unique; removal reports whether it removed.
+/// A client with every browser setting away from its default.
+fn browser_client(client_id: &str) -> Client {
+    let browser = BrowserSettings {
+        name: Some("Billing — \"Rechnungen\"".into()),
+        post_logout_redirect_uris: vec![
+            format!("https://{client_id}.example/logged-out"),
+            format!("https://{client_id}.example/bye?from=tessera"),
+        ],
+        first_party: true,
+        require_pkce: true,
+        id_token_alg: Some("ES256".into()),
+        allowed_origins: vec![format!("https://{client_id}.example"), "http://127.0.0.1:3000".into()],
+    };
+    Client { browser, ..confidential_client(client_id) }
+}
+
+/// Clients round-trip every field, the browser settings too; `client_id` is unique; removal
+/// reports whether it removed.
 pub async fn client_crud<S: Store>(store: Arc<S>) {
-    let confidential = confidential_client("billing");
+    let confidential = browser_client("billing");
     let public = public_client("mobile");
+    assert_eq!(public.browser, BrowserSettings::default());
     store.create_client(&confidential).await.unwrap();
     store.create_client(&public).await.unwrap();
 
@@ -51,8 +69,7 @@ pub async fn client_crud<S: Store>(store: Arc<S>) {
     let duplicate = store.create_client(&public_client("billing")).await;
     assert!(matches!(duplicate, Err(CoreError::Conflict { .. })), "{duplicate:?}");
 
-    let ids: Vec<String> = store.list_clients().await.unwrap().iter().map(|c| c.client_id.to_string()).collect();
-    assert_eq!(ids, ["billing", "mobile"]);
+    assert_eq!(store.list_clients().await.unwrap(), [confidential.clone(), public.clone()], "ordered by client_id");
 
     assert!(store.remove_client(&public.client_id).await.unwrap());
     assert!(!store.remove_client(&public.client_id).await.unwrap());

@@ -7,7 +7,8 @@ use tessera_core::model::account::{Account, Email, PasswordHash, UserId};
 use tessera_core::model::client::{Client, ClientId, ClientKind, GrantType};
 use tessera_core::model::grant::{AccessTokenRecord, Grant, GrantId};
 use tessera_core::model::refresh::{RefreshToken, RefreshTokenHash};
-use tessera_core::model::session::{Session, SessionId, SessionKind};
+use tessera_core::model::revocation::RevocationQuery;
+use tessera_core::model::session::{Session, SessionCookieHash, SessionId, SessionKind};
 use tessera_core::secrets::client_secret::{ClientSecret, SecretPepper};
 use tessera_core::store::Store;
 
@@ -45,6 +46,7 @@ pub fn confidential_client(client_id: &str) -> Client {
         audiences: vec!["https://api.example".into()],
         access_ttl: Some(300),
         refresh_ttl: Some(86_400),
+        browser: Default::default(),
         created_at: NOW,
     }
 }
@@ -70,6 +72,20 @@ pub fn session(sid: &str, user: &str, client: Option<&str>) -> Session {
     }
 }
 
+/// A browser session of a user, shared by every client (no `client_id`), lasting a day.
+pub fn browser_session(sid: &str, user: &str) -> Session {
+    Session { kind: SessionKind::Browser, client_id: None, ..session(sid, user, None) }
+}
+
+/// A browser session cookie's hash, distinct per `label`.
+pub fn cookie(label: &str) -> SessionCookieHash {
+    let mut bytes = [0u8; 32];
+    for (slot, byte) in bytes.iter_mut().zip(label.bytes()) {
+        *slot = byte;
+    }
+    SessionCookieHash(bytes)
+}
+
 /// A fresh refresh token's hash, distinct per `label`.
 pub fn token_hash(label: &str) -> RefreshTokenHash {
     RefreshToken::parse(&format!("refresh-token-{label}")).unwrap().hash()
@@ -78,6 +94,12 @@ pub fn token_hash(label: &str) -> RefreshTokenHash {
 /// An access token expiring [`ACCESS_TTL`] after `issued`, as a grant records it.
 pub fn access(jti: &str, issued: Timestamp) -> AccessTokenRecord {
     AccessTokenRecord { jti: jti.to_owned(), expires_at: issued.plus(ACCESS_TTL) }
+}
+
+/// Whether an access token's `jti` is revoked.
+pub async fn jti_revoked<S: Store>(store: &S, jti: &str) -> bool {
+    let query = RevocationQuery { jti, sid: None, sub: "nobody", issued_at: NOW };
+    store.find_revocation(query).await.unwrap().is_some()
 }
 
 /// A login as the refresh tests need it: account `u1`, client `app`, session `s1`, and a

@@ -14,6 +14,8 @@
 
 pub mod accounts;
 pub mod artifacts;
+pub mod browser;
+pub mod consent;
 pub mod fixtures;
 pub mod keys;
 pub mod refresh;
@@ -52,6 +54,21 @@ macro_rules! conformance_suite {
             artifacts::a_new_code_voids_the_previous_one,
             artifacts::authorization_codes_of_one_user_do_not_void_each_other,
             artifacts::purge_expired_artifacts,
+            artifacts::a_peek_finds_a_live_artifact_and_changes_nothing,
+            artifacts::a_peek_finds_nothing_that_is_not_live,
+            artifacts::redeeming_a_code_stores_its_grant,
+            artifacts::a_grant_that_cannot_be_stored_leaves_the_code_untaken,
+            artifacts::redeeming_a_dead_code_stores_no_grant,
+            artifacts::concurrent_redemptions_store_exactly_one_grant,
+            browser::a_browser_session_is_found_by_its_cookie,
+            browser::touching_a_browser_session_moves_last_seen_forward_only,
+            browser::reauthentication_replaces_the_cookie,
+            browser::an_ended_session_is_not_reauthenticated,
+            browser::revoking_a_browser_session_revokes_its_grants,
+            browser::removing_an_account_removes_its_browser_sessions,
+            consent::consent_is_the_union_of_recorded_scopes,
+            consent::concurrent_consents_all_count,
+            consent::removing_a_client_or_account_removes_its_consents,
             keys::key_lifecycle,
             keys::concurrent_activation_exactly_one_wins,
             keys::concurrent_rotations_insert_one_next_key,

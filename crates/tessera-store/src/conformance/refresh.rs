@@ -11,7 +11,7 @@ use tessera_core::model::revocation::{RevocationQuery, RevocationTarget, retain_
 use tessera_core::model::session::SessionId;
 use tessera_core::store::Store;
 
-use super::fixtures::{GRANT_TTL, NOW, access, confidential_client, grant, login, session, token_hash};
+use super::fixtures::{GRANT_TTL, NOW, access, confidential_client, grant, jti_revoked, login, session, token_hash};
 
 /// How many rotations of one token race in [`concurrent_rotations_exactly_one_wins`].
 pub const CONCURRENT_ROTATIONS: usize = 48;
@@ -50,12 +50,6 @@ async fn rotate<S: Store>(
     now: Timestamp,
 ) -> RotateOutcome {
     rotate_within(store, presented, next, client, 0, now).await
-}
-
-/// Whether an access token's `jti` is revoked.
-async fn jti_revoked<S: Store>(store: &S, jti: &str) -> bool {
-    let query = RevocationQuery { jti, sid: None, sub: "nobody", issued_at: NOW };
-    store.find_revocation(query).await.unwrap().is_some()
 }
 
 /// Each rotation marks the presented token used and makes the replacement the live one.

@@ -7,9 +7,10 @@ use sqlx::Row as _;
 use sqlx::sqlite::SqliteRow;
 use tessera_core::CoreError;
 use tessera_core::clock::Timestamp;
-use tessera_core::model::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, Redeemed};
+use tessera_core::model::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, GrantToStore, Redeemed};
 use tessera_core::model::grant::GrantId;
 
+use super::grants::insert_grant_in;
 use super::{SqliteStore, storage_error, write_error};
 
 const COLUMNS: &str =
@@ -114,6 +115,75 @@ impl ArtifactStore for SqliteStore {
                     return Ok(Redeemed::Taken(from_row(&row)?.artifact));
                 }
                 // Same transaction: this read sees exactly what the update decided.
+                let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM artifacts WHERE kind = ? AND hash = ?"));
+                let row = sqlx::query(sql)
+                    .bind(kind.as_str())
+                    .bind(hash.0.as_slice())
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                match row.as_ref().map(from_row).transpose()? {
+                    Some(row) if row.taken => Ok(Redeemed::AlreadyTaken(row.artifact)),
+                    _ => Ok(Redeemed::Unknown),
+                }
+            })
+        })
+        .await
+    }
+
+    async fn peek_artifact(
+        &self,
+        kind: ArtifactKind,
+        hash: &ArtifactHash,
+        now: Timestamp,
+    ) -> Result<Option<Artifact>, CoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM artifacts
+             WHERE kind = ? AND hash = ? AND taken_at IS NULL AND voided_at IS NULL
+               AND expires_at > ? AND attempts < max_attempts"
+        ));
+        let row = sqlx::query(sql)
+            .bind(kind.as_str())
+            .bind(hash.0.as_slice())
+            .bind(now.unix())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(storage_error)?;
+        Ok(row.as_ref().map(from_row).transpose()?.map(|row| row.artifact))
+    }
+
+    async fn redeem_for_grant(
+        &self,
+        kind: ArtifactKind,
+        hash: &ArtifactHash,
+        grant: GrantToStore<'_>,
+        now: Timestamp,
+    ) -> Result<Redeemed, CoreError> {
+        let hash = *hash;
+        let (stored, first_refresh, access_token) =
+            (grant.grant.clone(), grant.first_refresh.copied(), grant.access_token.clone());
+        self.write(move |connection| {
+            Box::pin(async move {
+                // The take and the grant in one savepoint: a failing insert undoes the take.
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "UPDATE artifacts SET taken_at = ?, grant_id = ?
+                     WHERE kind = ? AND hash = ? AND taken_at IS NULL AND voided_at IS NULL
+                       AND expires_at > ? AND attempts < max_attempts
+                     RETURNING {COLUMNS}"
+                ));
+                let taken = sqlx::query(sql)
+                    .bind(now.unix())
+                    .bind(stored.id.as_str())
+                    .bind(kind.as_str())
+                    .bind(hash.0.as_slice())
+                    .bind(now.unix())
+                    .fetch_optional(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                if let Some(row) = taken {
+                    insert_grant_in(connection, &stored, first_refresh.as_ref(), &access_token).await?;
+                    return Ok(Redeemed::Taken(from_row(&row)?.artifact));
+                }
                 let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM artifacts WHERE kind = ? AND hash = ?"));
                 let row = sqlx::query(sql)
                     .bind(kind.as_str())

@@ -11,7 +11,7 @@ use tessera_core::secrets::client_secret::ClientSecretHash;
 use super::{SqliteStore, decode_list, encode_list, storage_error, write_error};
 
 const COLUMNS: &str = "client_id, secret_hash, redirect_uris, grant_types, scopes, audiences, \
-                       access_ttl, refresh_ttl, created_at";
+                       access_ttl, refresh_ttl, browser, created_at";
 
 fn client_from_row(row: &SqliteRow) -> Result<Client, CoreError> {
     let text = |name: &str| row.try_get::<String, _>(name).map_err(storage_error);
@@ -28,6 +28,8 @@ fn client_from_row(row: &SqliteRow) -> Result<Client, CoreError> {
         audiences: decode_list(&text("audiences")?)?,
         access_ttl: row.try_get("access_ttl").map_err(storage_error)?,
         refresh_ttl: row.try_get("refresh_ttl").map_err(storage_error)?,
+        browser: serde_json::from_str(&text("browser")?)
+            .map_err(|e| CoreError::CorruptData(format!("client browser settings: {e}")))?,
         created_at: Timestamp::from_unix(row.try_get("created_at").map_err(storage_error)?),
     })
 }
@@ -41,8 +43,8 @@ impl ClientStore for SqliteStore {
         };
         sqlx::query(
             "INSERT INTO clients (client_id, secret_hash, redirect_uris, grant_types, scopes,
-                                  audiences, access_ttl, refresh_ttl, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                  audiences, access_ttl, refresh_ttl, browser, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(client.client_id.as_str())
         .bind(secret_hash)
@@ -52,6 +54,7 @@ impl ClientStore for SqliteStore {
         .bind(encode_list(&client.audiences)?)
         .bind(client.access_ttl)
         .bind(client.refresh_ttl)
+        .bind(serde_json::to_string(&client.browser).map_err(|e| CoreError::CorruptData(e.to_string()))?)
         .bind(client.created_at.unix())
         .execute(&self.pool)
         .await

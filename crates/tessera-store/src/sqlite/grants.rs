@@ -90,6 +90,40 @@ pub(super) async fn revoke_grant_in(
     Ok(true)
 }
 
+/// Stores a grant with its first refresh token and access token, inside the caller's transaction.
+pub(super) async fn insert_grant_in(
+    connection: &mut SqliteConnection,
+    grant: &Grant,
+    first_refresh: Option<&RefreshTokenHash>,
+    access_token: &AccessTokenRecord,
+) -> Result<(), CoreError> {
+    sqlx::query(
+        "INSERT INTO grants (id, client_id, user_id, sid, scopes, created_at, expires_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(grant.id.as_str())
+    .bind(grant.client_id.as_str())
+    .bind(grant.user_id.as_str())
+    .bind(grant.sid.as_str())
+    .bind(encode_list(&grant.scopes)?)
+    .bind(grant.created_at.unix())
+    .bind(grant.expires_at.unix())
+    .bind(grant.revoked_at.map(Timestamp::unix))
+    .execute(&mut *connection)
+    .await
+    .map_err(write_error("grant", "client, account or session"))?;
+    if let Some(first) = first_refresh {
+        sqlx::query("INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?, ?, ?)")
+            .bind(first.as_bytes().as_slice())
+            .bind(grant.id.as_str())
+            .bind(grant.created_at.unix())
+            .execute(&mut *connection)
+            .await
+            .map_err(write_error("grant", "grant"))?;
+    }
+    record_access_token(connection, &grant.id, access_token).await
+}
+
 #[async_trait]
 impl GrantStore for SqliteStore {
     async fn create_grant(
@@ -100,34 +134,7 @@ impl GrantStore for SqliteStore {
     ) -> Result<(), CoreError> {
         let (grant, first_refresh, access_token) = (grant.clone(), first_refresh.copied(), access_token.clone());
         self.write(move |connection| {
-            Box::pin(async move {
-                let scopes = encode_list(&grant.scopes)?;
-                sqlx::query(
-                    "INSERT INTO grants (id, client_id, user_id, sid, scopes, created_at, expires_at, revoked_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(grant.id.as_str())
-                .bind(grant.client_id.as_str())
-                .bind(grant.user_id.as_str())
-                .bind(grant.sid.as_str())
-                .bind(scopes)
-                .bind(grant.created_at.unix())
-                .bind(grant.expires_at.unix())
-                .bind(grant.revoked_at.map(Timestamp::unix))
-                .execute(&mut *connection)
-                .await
-                .map_err(write_error("grant", "client, account or session"))?;
-                if let Some(first) = first_refresh {
-                    sqlx::query("INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?, ?, ?)")
-                        .bind(first.as_bytes().as_slice())
-                        .bind(grant.id.as_str())
-                        .bind(grant.created_at.unix())
-                        .execute(&mut *connection)
-                        .await
-                        .map_err(write_error("grant", "grant"))?;
-                }
-                record_access_token(connection, &grant.id, &access_token).await
-            })
+            Box::pin(async move { insert_grant_in(connection, &grant, first_refresh.as_ref(), &access_token).await })
         })
         .await
     }

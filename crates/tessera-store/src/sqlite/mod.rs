@@ -14,6 +14,7 @@ mod accounts;
 mod artifacts;
 mod audit;
 mod clients;
+mod consents;
 mod grants;
 mod refresh;
 mod retention;
@@ -41,10 +42,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_CONNECTIONS: u32 = 8;
 
 /// The embedded migrations, in order. Text is compiled in so the binary needs no files.
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
     (2, "grants", include_str!("../../migrations/sqlite/0002_grants.sql")),
     (3, "keys", include_str!("../../migrations/sqlite/0003_keys.sql")),
+    (4, "browser", include_str!("../../migrations/sqlite/0004_browser.sql")),
 ];
 
 /// The migrator for the embedded migrations.

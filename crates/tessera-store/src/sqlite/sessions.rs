@@ -9,7 +9,9 @@ use tessera_core::clock::Timestamp;
 use tessera_core::model::account::UserId;
 use tessera_core::model::client::ClientId;
 use tessera_core::model::grant::GrantId;
-use tessera_core::model::session::{Session, SessionId, SessionStore};
+use tessera_core::model::session::{
+    BrowserSession, Reauthentication, Session, SessionCookieHash, SessionId, SessionStore,
+};
 
 use super::grants::revoke_grant_in;
 use super::{SqliteStore, decode_list, encode_list, storage_error, write_error};
@@ -108,6 +110,90 @@ impl SessionStore for SqliteStore {
             .await
             .map_err(storage_error)?;
         rows.iter().map(session_from_row).collect()
+    }
+
+    async fn create_browser_session(&self, session: &Session, cookie: &SessionCookieHash) -> Result<(), CoreError> {
+        let (session, cookie) = (session.clone(), *cookie);
+        self.write(move |connection| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO sessions (sid, kind, user_id, client_id, auth_time, acr, amr,
+                                           created_at, expires_at, revoked_at, cookie_hash, last_seen_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(session.sid.as_str())
+                .bind(session.kind.as_str())
+                .bind(session.user_id.as_str())
+                .bind(session.client_id.as_ref().map(ClientId::as_str))
+                .bind(session.auth_time.unix())
+                .bind(session.acr.as_deref())
+                .bind(encode_list(&session.amr)?)
+                .bind(session.created_at.unix())
+                .bind(session.expires_at.unix())
+                .bind(session.revoked_at.map(Timestamp::unix))
+                .bind(cookie.0.as_slice())
+                .bind(session.created_at.unix())
+                .execute(&mut *connection)
+                .await
+                .map_err(write_error("session", "account or client"))?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn browser_session(&self, cookie: &SessionCookieHash) -> Result<Option<BrowserSession>, CoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS}, last_seen_at FROM sessions WHERE cookie_hash = ?"));
+        let row = sqlx::query(sql).bind(cookie.0.as_slice()).fetch_optional(&self.pool).await.map_err(storage_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let session = session_from_row(&row)?;
+        let last_seen_at = row
+            .try_get::<Option<i64>, _>("last_seen_at")
+            .map_err(storage_error)?
+            .map_or(session.created_at, Timestamp::from_unix);
+        Ok(Some(BrowserSession { session, last_seen_at }))
+    }
+
+    async fn touch_browser_session(&self, sid: &SessionId, now: Timestamp) -> Result<(), CoreError> {
+        let sid = sid.clone();
+        self.write(move |connection| {
+            Box::pin(async move {
+                sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE sid = ? AND last_seen_at < ?")
+                    .bind(now.unix())
+                    .bind(sid.as_str())
+                    .bind(now.unix())
+                    .execute(&mut *connection)
+                    .await
+                    .map_err(storage_error)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn reauthenticate_session(&self, update: Reauthentication<'_>, now: Timestamp) -> Result<bool, CoreError> {
+        let (sid, cookie, auth_time) = (update.sid.clone(), *update.cookie, update.auth_time);
+        let (acr, amr) = (update.acr.map(str::to_owned), encode_list(update.amr)?);
+        self.write(move |connection| {
+            Box::pin(async move {
+                let updated = sqlx::query(
+                    "UPDATE sessions SET cookie_hash = ?, auth_time = ?, acr = ?, amr = ?, last_seen_at = ?
+                     WHERE sid = ? AND revoked_at IS NULL AND expires_at > ?",
+                )
+                .bind(cookie.0.as_slice())
+                .bind(auth_time.unix())
+                .bind(acr)
+                .bind(amr)
+                .bind(now.unix())
+                .bind(sid.as_str())
+                .bind(now.unix())
+                .execute(&mut *connection)
+                .await
+                .map_err(write_error("session", "session"))?;
+                Ok(updated.rows_affected() == 1)
+            })
+        })
+        .await
     }
 
     async fn revoke_session(&self, sid: &SessionId, now: Timestamp) -> Result<bool, CoreError> {
