@@ -28,6 +28,8 @@ pub enum ApiError {
     TooManyRequests(u64),
     /// The client authenticated with HTTP Basic and failed: answer with a Basic challenge.
     BasicClientAuthFailed,
+    /// The bearer token is valid but lacks this scope (RFC 6750 §3.1 `insufficient_scope`).
+    InsufficientScope(&'static str),
 }
 
 impl From<CoreError> for ApiError {
@@ -105,6 +107,15 @@ impl IntoResponse for ApiError {
                     body(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", "too many attempts; try again later");
                 if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
+            ApiError::InsufficientScope(scope) => {
+                let mut response =
+                    body(StatusCode::FORBIDDEN, "insufficient_scope", &format!("the token lacks scope {scope}"));
+                let challenge = format!(r#"Bearer realm="tessera", error="insufficient_scope", scope="{scope}""#);
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
                 }
                 response
             }

@@ -184,6 +184,34 @@ async fn prompt_login_and_max_age_force_a_new_login_with_a_later_auth_time() {
 }
 
 #[tokio::test]
+async fn prompt_login_and_max_age_zero_ask_even_in_the_second_of_the_last_login() {
+    // The test clock does not move: every step happens in one second, where a comparison of
+    // whole seconds would call the last login fresh enough.
+    let world = world().await;
+    let mut browser = Browser::new(&world.server);
+    world.code(&mut browser, &[]).await;
+    for extra in [[("prompt", "login")], [("max_age", "0")]] {
+        let page = browser.visit(&authorize_url("app", APP, &extra)).await;
+        assert!(page.is_login_form(), "{extra:?} must show the login form");
+        let done = browser.login_follow(&page, EMAIL, PASSWORD).await;
+        assert!(done.location().unwrap().starts_with(APP), "{extra:?}: the login satisfies it");
+        // The login form cannot be posted a second time: its interaction is spent.
+        assert_eq!(browser.login(&page, EMAIL, PASSWORD).await.status, 400);
+    }
+}
+
+#[tokio::test]
+async fn userinfo_needs_the_openid_scope() {
+    let world = world().await;
+    let mut browser = Browser::new(&world.server);
+    let tokens = world.tokens(&world.code(&mut browser, &[("scope", "email profile")]).await).await;
+    assert!(tokens.get("id_token").is_none(), "no openid, no ID token: plain OAuth 2.0");
+    let (status, body, headers) = world.server.get("/oauth/userinfo", tokens["access_token"].as_str()).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("insufficient_scope")));
+    assert!(headers["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+}
+
+#[tokio::test]
 async fn prompt_none_answers_without_a_page() {
     let world = world().await;
     let mut browser = Browser::new(&world.server);

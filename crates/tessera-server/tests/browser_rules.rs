@@ -159,8 +159,17 @@ async fn a_code_used_twice_fails_and_revokes_what_it_issued() {
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
     assert!(!world.access_works(&tokens).await, "the first redemption's access token is revoked");
     assert!(!world.refresh_works(&tokens).await, "and its refresh token");
-    let events = world.server.state.store.audit_tail(50).await.unwrap();
-    assert!(events.iter().any(|e| e.kind.as_str() == "code.reused"), "audited as an incident");
+    // The audit queue writes in batches off the request path: wait for it, within reason.
+    let mut audited = false;
+    for _ in 0..100 {
+        let events = world.server.state.store.audit_tail(50).await.unwrap();
+        if events.iter().any(|e| e.kind.as_str() == "code.reused") {
+            audited = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(audited, "audited as an incident");
 }
 
 #[tokio::test]

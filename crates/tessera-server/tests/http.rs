@@ -41,7 +41,8 @@ async fn discovery_documents_list_what_exists_and_jwks_is_cacheable() {
             assert_ne!(response.status().as_u16(), 404, "{endpoint} {url} must exist");
         }
         // OpenID Connect Discovery 1.0 §3: every REQUIRED member.
-        for required in ["response_types_supported", "subject_types_supported", "id_token_signing_alg_values_supported"] {
+        for required in ["response_types_supported", "subject_types_supported", "id_token_signing_alg_values_supported"]
+        {
             assert!(doc[required].as_array().is_some_and(|a| !a.is_empty()), "{required}");
         }
         assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));

@@ -153,6 +153,10 @@ pub fn check_request(params: &Parameters, client: Option<&Client>) -> Result<Aut
     // From here on, errors go to the redirect URI, in the response mode asked for if it is one
     // we support, with `state` if it could be read.
     let mut to = Redirect { redirect_uri: redirect_uri.to_owned(), response_mode: ResponseMode::Query, state: None };
+    to.state = match single(params, "state") {
+        Ok(state) => state.map(str::to_owned),
+        Err(reason) => return Err(invalid(to, reason)),
+    };
     let response_mode = match single(params, "response_mode") {
         Ok(None) | Ok(Some("query")) => ResponseMode::Query,
         Ok(Some("form_post")) => ResponseMode::FormPost,
@@ -160,10 +164,6 @@ pub fn check_request(params: &Parameters, client: Option<&Client>) -> Result<Aut
         Err(reason) => return Err(invalid(to, reason)),
     };
     to.response_mode = response_mode;
-    to.state = match single(params, "state") {
-        Ok(state) => state.map(str::to_owned),
-        Err(reason) => return Err(invalid(to, reason)),
-    };
     match check_parameters(params, client) {
         Ok(mut request) => {
             request.redirect_uri = to.redirect_uri;
@@ -300,6 +300,19 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, (&'static str, String)> {
     Ok(prompt)
 }
 
+impl AuthorizationRequest {
+    /// The request once the person has just logged in for it: what asked for a fresh login
+    /// (`prompt=login`, `select_account`, `max_age`) is satisfied by that login, whatever the
+    /// clock's resolution says about how recent it was.
+    pub fn after_login(&self) -> AuthorizationRequest {
+        let mut request = self.clone();
+        request.prompt.login = false;
+        request.prompt.select_account = false;
+        request.max_age = None;
+        request
+    }
+}
+
 /// What the browser must do before a code can be issued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NextStep {
@@ -312,21 +325,21 @@ pub enum NextStep {
 }
 
 /// Where the request stands, given the browser's session (already checked active and within
-/// its idle lifetime) and the scopes the user consented to before. `fresh_login_since` is the
-/// start of the interaction: a `prompt=login` is satisfied only by a login after it.
+/// its idle lifetime) and the scopes the user consented to before. A request with
+/// `prompt=login` (or `select_account`) never fits a session: a login in the interaction
+/// satisfies it, and the interaction then continues as [`AuthorizationRequest::after_login`].
 pub fn next_step(
     request: &AuthorizationRequest,
     client: &Client,
     session: Option<&Session>,
     consented: &[String],
-    fresh_login_since: Option<Timestamp>,
     now: Timestamp,
 ) -> Result<NextStep, (&'static str, &'static str)> {
     let fits = session.is_some_and(|session| {
-        let fresh_enough = !(request.prompt.login || request.prompt.select_account)
-            || fresh_login_since.is_some_and(|since| session.auth_time >= since);
+        let fresh_enough = !(request.prompt.login || request.prompt.select_account);
         // OIDC Core §3.1.2.1: max_age is the allowable elapsed time since the last login.
-        let recent_enough = request.max_age.is_none_or(|max| now.unix() - session.auth_time.unix() <= max);
+        // In whole seconds an elapsed 0 may be 0.9 s: strictly less, so max_age=0 always asks.
+        let recent_enough = request.max_age.is_none_or(|max| now.unix() - session.auth_time.unix() < max);
         let same_user = request.id_token_hint_sub.as_deref().is_none_or(|sub| sub == session.user_id.as_str());
         fresh_enough && recent_enough && same_user
     });
@@ -457,6 +470,15 @@ mod tests {
     }
 
     #[test]
+    fn an_error_about_response_mode_still_echoes_state() {
+        let result = check_request(&params(&[("response_mode", "fragment")]), Some(&client(false)));
+        match result {
+            Err(AuthorizeError::Redirect { to, .. }) => assert_eq!(to.state.as_deref(), Some("s1")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn a_good_request_is_checked_into_its_parts() {
         let request =
             check_request(&params(&[("nonce", "n"), ("prompt", "login consent")]), Some(&client(false))).unwrap();
@@ -542,24 +564,29 @@ mod tests {
         let now = Timestamp::from_unix(1_000);
         let mut request = check_request(&params(&[]), Some(&app)).unwrap();
         let consented = vec!["openid".to_owned()];
-        assert_eq!(next_step(&request, &app, None, &[], None, now), Ok(NextStep::Login));
-        assert_eq!(next_step(&request, &app, Some(&session(900)), &[], None, now), Ok(NextStep::Consent));
-        assert_eq!(next_step(&request, &app, Some(&session(900)), &consented, None, now), Ok(NextStep::Issue));
+        let step = |request: &AuthorizationRequest, session: Option<Session>, consented: &[String]| {
+            next_step(request, &app, session.as_ref(), consented, now)
+        };
+        assert_eq!(step(&request, None, &[]), Ok(NextStep::Login));
+        assert_eq!(step(&request, Some(session(900)), &[]), Ok(NextStep::Consent));
+        assert_eq!(step(&request, Some(session(900)), &consented), Ok(NextStep::Issue));
 
         request.max_age = Some(60);
-        assert_eq!(next_step(&request, &app, Some(&session(900)), &consented, None, now), Ok(NextStep::Login));
+        assert_eq!(step(&request, Some(session(900)), &consented), Ok(NextStep::Login));
+        assert_eq!(step(&request, Some(session(941)), &consented), Ok(NextStep::Issue));
+        // A login in this very second satisfies neither max_age=0 nor prompt=login…
+        request.max_age = Some(0);
+        assert_eq!(step(&request, Some(session(1000)), &consented), Ok(NextStep::Login));
         request.max_age = None;
         request.prompt.login = true;
-        assert_eq!(next_step(&request, &app, Some(&session(900)), &consented, None, now), Ok(NextStep::Login));
-        let since = Some(Timestamp::from_unix(950));
-        assert_eq!(next_step(&request, &app, Some(&session(960)), &consented, since, now), Ok(NextStep::Issue));
+        assert_eq!(step(&request, Some(session(1000)), &consented), Ok(NextStep::Login));
+        // …only a login made for the request does.
+        assert_eq!(step(&request.after_login(), Some(session(1000)), &consented), Ok(NextStep::Issue));
+
         request.prompt = Prompt { none: true, ..Prompt::default() };
-        assert_eq!(next_step(&request, &app, None, &[], None, now).unwrap_err().0, "login_required");
-        assert_eq!(next_step(&request, &app, Some(&session(900)), &[], None, now).unwrap_err().0, "consent_required");
+        assert_eq!(step(&request, None, &[]).unwrap_err().0, "login_required");
+        assert_eq!(step(&request, Some(session(900)), &[]).unwrap_err().0, "consent_required");
         request.id_token_hint_sub = Some("someone else".into());
-        assert_eq!(
-            next_step(&request, &app, Some(&session(900)), &consented, None, now).unwrap_err().0,
-            "login_required"
-        );
+        assert_eq!(step(&request, Some(session(900)), &consented).unwrap_err().0, "login_required");
     }
 }

@@ -149,15 +149,17 @@ impl Client {
     }
 
     /// Whether `presented` is one of the client's redirect URIs: simple string comparison
-    /// (RFC 9700 §2.1; OIDC Core §3.1.2.1), except that a loopback redirect may name any port
-    /// (RFC 8252 §7.3), since a native app binds whichever port is free.
+    /// (RFC 9700 §2.1; OIDC Core §3.1.2.1), except that a public (native) client's loopback
+    /// redirect may name any port (RFC 8252 §7.3), since a native app binds whichever port is
+    /// free. A confidential client is a server with a fixed address: exact match only.
     pub fn redirect_uri_allowed(&self, presented: &str) -> bool {
         self.redirect_uris.iter().any(|registered| {
             registered == presented
-                || matches!(
-                    (without_loopback_port(registered), without_loopback_port(presented)),
-                    (Some(a), Some(b)) if a == b
-                )
+                || !self.is_confidential()
+                    && matches!(
+                        (without_loopback_port(registered), without_loopback_port(presented)),
+                        (Some(a), Some(b)) if a == b
+                    )
         })
     }
 
@@ -280,6 +282,11 @@ mod tests {
         ] {
             assert!(!app.redirect_uri_allowed(wrong), "{wrong} must not match");
         }
+        app.kind = ClientKind::Confidential {
+            secret_hash: crate::secrets::client_secret::ClientSecretHash::from_bytes(&[1; 32]).unwrap(),
+        };
+        assert!(app.redirect_uri_allowed("http://127.0.0.1/cb"));
+        assert!(!app.redirect_uri_allowed("http://127.0.0.1:51234/cb"), "a confidential client: exact only");
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub async fn authorize(State(state): State<AppState>, request: Request) -> Respo
     let (parts, body) = request.into_parts();
     let params = match parameters(&state, &parts.method, &parts.headers, parts.uri.query(), body).await {
         Ok(params) => params,
-        Err(message) => return state.pages.error(StatusCode::BAD_REQUEST, "This request cannot be used", &message),
+        Err(message) => return state.pages.error(StatusCode::BAD_REQUEST, "We can’t continue this sign-in", &message),
     };
     match authorize_checked(&state, &parts.headers, &params).await {
         Ok(response) => response,
@@ -75,7 +75,7 @@ async fn authorize_checked(
         Some(session) => state.store.consented_scopes(&session.user_id, &client.client_id).await?,
         None => Vec::new(),
     };
-    match next_step(&request, &client, session.as_ref(), &consented, None, state.now()) {
+    match next_step(&request, &client, session.as_ref(), &consented, state.now()) {
         Err((error, description)) => Err(Failure::Redirect(to, error, description.into())),
         Ok(NextStep::Issue) => match session {
             Some(session) => Ok(code_response(state, &client, &request, &session).await?),
@@ -147,7 +147,10 @@ impl From<ApiError> for Failure {
 /// The response for a failure.
 pub fn failure(state: &AppState, failure: Failure) -> Response {
     match failure {
-        Failure::Page(reason) => state.pages.error(StatusCode::BAD_REQUEST, "This request cannot be used", &reason),
+        Failure::Page(reason) => {
+            // The reason names the parameter for the application's developer; the title is for the person.
+            state.pages.error(StatusCode::BAD_REQUEST, "We can’t continue this sign-in", &reason)
+        }
         Failure::Redirect(to, error, description) => {
             client_response(state, &to, &[("error", error), ("error_description", &description)], None)
         }
@@ -243,30 +246,58 @@ async fn start_interaction(
     headers: &HeaderMap,
     request: &AuthorizationRequest,
 ) -> Result<Response, CoreError> {
-    let now = state.now();
     let existing = cookie(headers, INTERACTION_COOKIE).map(str::to_owned);
     let binding = match &existing {
         Some(binding) => binding.clone(),
         None => random_secret(&state.random)?,
     };
-    let id = random_secret(&state.random)?;
-    let interaction = Interaction { request: request.clone(), binding: binding_hash(&binding), started_at: now.unix() };
-    let artifact = Artifact {
-        kind: ArtifactKind::Interaction,
-        hash: ArtifactHash::of_secret(&id),
-        subject: request.client_id.as_str().to_owned(),
-        grant_id: None,
-        payload: serde_json::to_value(&interaction).map_err(|e| CoreError::CorruptData(e.to_string()))?,
-        max_attempts: 1,
-        created_at: now,
-        expires_at: now.plus(INTERACTION_TTL),
-    };
-    state.store.put_artifact(&artifact, now).await?;
+    let interaction =
+        Interaction { request: request.clone(), binding: binding_hash(&binding), started_at: state.now().unix() };
+    let id = store_interaction(state, &interaction).await?;
     let mut response = see_other(&format!("/interaction/{id}"));
     // One binding per browser, kept across interactions: two tabs' sign-ins both work.
     let cookie = set_cookie(INTERACTION_COOKIE, &binding, Some(INTERACTION_COOKIE_MAX_AGE), state.https);
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
+}
+
+/// Ends interaction `id` and continues it under a new id as `request` (after a login): the old
+/// id, and so a replay of the form that led here, is spent. Returns the new id.
+pub async fn advance_interaction(
+    state: &AppState,
+    id: &str,
+    interaction: &Interaction,
+    request: AuthorizationRequest,
+) -> Result<String, Failure> {
+    match state.store.take_artifact(ArtifactKind::Interaction, &ArtifactHash::of_secret(id), state.now()).await? {
+        Redeemed::Taken(_) => {}
+        _ => {
+            return Err(Failure::Page(
+                "This sign-in request was already completed. Start again from the application.".into(),
+            ));
+        }
+    }
+    let next = Interaction { request, binding: interaction.binding.clone(), started_at: state.now().unix() };
+    Ok(store_interaction(state, &next).await?)
+}
+
+/// Stores `interaction` for ten minutes under a fresh id.
+async fn store_interaction(state: &AppState, interaction: &Interaction) -> Result<String, CoreError> {
+    let now = state.now();
+    let id = random_secret(&state.random)?;
+    let request = &interaction.request;
+    let artifact = Artifact {
+        kind: ArtifactKind::Interaction,
+        hash: ArtifactHash::of_secret(&id),
+        subject: request.client_id.as_str().to_owned(),
+        grant_id: None,
+        payload: serde_json::to_value(interaction).map_err(|e| CoreError::CorruptData(e.to_string()))?,
+        max_attempts: 1,
+        created_at: now,
+        expires_at: now.plus(INTERACTION_TTL),
+    };
+    state.store.put_artifact(&artifact, now).await?;
+    Ok(id)
 }
 
 /// The live interaction `id`, if this browser may continue it: its binding cookie must be the

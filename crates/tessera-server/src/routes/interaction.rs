@@ -17,7 +17,8 @@ use tessera_core::model::client::{Client, ClientStore};
 use tessera_core::model::session::Session;
 
 use super::authorize::{
-    Failure, Interaction, client_response, failure, finish_interaction, load_interaction, redirect_of, see_other,
+    Failure, Interaction, advance_interaction, client_response, failure, finish_interaction, load_interaction,
+    redirect_of, see_other,
 };
 use crate::browser::{SESSION_COOKIE, browser_session, csrf_matches, csrf_token, lifetimes, set_cookie};
 use crate::client_address::ClientIp;
@@ -139,10 +140,16 @@ async fn login_step(
     let login = BrowserLogin { account: &account, acr: ACR_PASSWORD, amr: &amr, ip: ip_text };
     let (session, cookie) =
         sign_in(&*state.store, &state.random, &state.audit, login, existing.as_ref(), lifetimes(state), now).await?;
-    let mut response = match step(state, &interaction, &client, Some(&session)).await? {
-        NextStep::Issue => finish_interaction(state, id, &client, &interaction, &session).await?,
-        // The consent page, by a GET, so a reload does not post the password again.
-        NextStep::Consent | NextStep::Login => see_other(&format!("/interaction/{id}")),
+    // This login satisfies what asked for one (prompt=login, max_age), whatever the clock says.
+    let after_login = Interaction { request: interaction.request.after_login(), ..interaction.clone() };
+    let mut response = match step(state, &after_login, &client, Some(&session)).await? {
+        NextStep::Issue => finish_interaction(state, id, &client, &after_login, &session).await?,
+        // On under a new id, by a GET: a reload does not post the password again, and a replay
+        // of this form finds its interaction spent.
+        NextStep::Consent | NextStep::Login => {
+            let next = advance_interaction(state, id, &interaction, after_login.request).await?;
+            see_other(&format!("/interaction/{next}"))
+        }
     };
     response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &cookie, None, state.https));
     Ok(response)
@@ -238,16 +245,8 @@ async fn step(
         Some(session) => state.store.consented_scopes(&session.user_id, &client.client_id).await?,
         None => Vec::new(),
     };
-    let since = tessera_core::clock::Timestamp::from_unix(interaction.started_at);
-    tessera_core::flows::authorize::next_step(
-        &interaction.request,
-        client,
-        session,
-        &consented,
-        Some(since),
-        state.now(),
-    )
-    .map_err(|(error, description)| Failure::Redirect(redirect_of(&interaction.request), error, description.into()))
+    tessera_core::flows::authorize::next_step(&interaction.request, client, session, &consented, state.now())
+        .map_err(|(error, description)| Failure::Redirect(redirect_of(&interaction.request), error, description.into()))
 }
 
 fn login_page(

@@ -48,7 +48,7 @@ pub async fn logout(State(state): State<AppState>, request: Request) -> Response
 }
 
 fn bad(state: &AppState, message: &str) -> Response {
-    state.pages.error(StatusCode::BAD_REQUEST, "This sign-out request cannot be used", message)
+    state.pages.error(StatusCode::BAD_REQUEST, "We can’t complete this sign-out", message)
 }
 
 fn single<'a>(params: &'a [(String, String)], name: &str) -> Result<Option<&'a str>, String> {
@@ -107,7 +107,10 @@ async fn logout_checked(
     let back = match (post_logout, &client) {
         (None, _) => None,
         (Some(uri), Some(client)) if client.post_logout_redirect_uri_allowed(uri) => Some(uri),
-        (Some(_), _) => {
+        (Some(_), None) => {
+            return Ok(bad(state, "post_logout_redirect_uri: needs a client_id or an id_token_hint to be checked."));
+        }
+        (Some(_), Some(_)) => {
             return Ok(bad(state, "post_logout_redirect_uri: not registered for this client."));
         }
     };

@@ -14,6 +14,7 @@ use tessera_core::flows::introspection::introspect as introspect_flow;
 use tessera_core::flows::revocation::revoke_token;
 use tessera_core::model::account::UserId;
 use tessera_core::model::client::GrantType;
+use tessera_core::model::id_token::scope_claims;
 
 use super::{auth::refresh_grant, no_store, token_response};
 use crate::client_address::ClientIp;
@@ -178,18 +179,12 @@ pub async fn userinfo(State(state): State<AppState>, request: Request) -> Result
         Some(account) if !account.disabled => account,
         _ => return Err(invalid("account disabled or removed").into()),
     };
-    let mut claims = json!({ "sub": account.id.as_str() });
-    let scopes: Vec<&str> = info.scopes().collect();
-    if scopes.contains(&"email") {
-        claims["email"] = json!(account.email.as_str());
-        // Tessera does not verify addresses yet (passwordless sign-in will).
-        claims["email_verified"] = Value::Bool(false);
+    let scopes: Vec<String> = info.scopes().map(str::to_owned).collect();
+    // OIDC Core §5.3: userinfo is an OpenID Connect resource; a plain OAuth token is refused.
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(ApiError::InsufficientScope("openid"));
     }
-    if scopes.contains(&"profile") {
-        if let Some(name) = &account.name {
-            claims["name"] = json!(name);
-        }
-        claims["updated_at"] = json!(account.updated_at.unix());
-    }
-    Ok(no_store(axum::Json(claims).into_response()))
+    let mut claims = scope_claims(&account, &scopes);
+    claims.insert("sub".into(), json!(account.id.as_str()));
+    Ok(no_store(axum::Json(Value::Object(claims)).into_response()))
 }
