@@ -15,8 +15,8 @@ use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tessera_core::clock::{Clock, SystemClock};
 use tessera_core::keys::key_ring::{
-    KeyRing, KeyRingHandle, KeyRingIdTokenIssuer, KeyRingIssuer, activate_due_keys, retire_unconfigured_keys,
-    rotate_due_keys,
+    KeyRing, KeyRingHandle, KeyRingIdTokenIssuer, KeyRingIssuer, activate_due_keys, ensure_signing_keys,
+    retire_unconfigured_keys, rotate_due_keys,
 };
 use tessera_core::keys::master_key::MasterKey;
 use tessera_core::model::access_token::TokenPolicy;
@@ -120,11 +120,14 @@ pub async fn prepare_with_clock(
         .parse::<Algorithm>()
         .map_err(|e| StartError::Config(format!("tokens.id_token_alg: {e}")))?;
     let pages = crate::pages::Pages::load(config.pages.templates.as_deref())?;
+    let cors = crate::cors::CorsOrigins::new(&config.cors.allowed_origins);
+    cors.set_clients(&store.list_clients().await?);
     let shared = Shared {
         issuer,
         token_issuer: KeyRingIssuer::new(ring.clone(), access_alg),
         id_token_issuer: KeyRingIdTokenIssuer::new(ring.clone(), id_token_alg),
         pages,
+        cors,
         ring,
         access_alg,
         pepper: master.client_secret_pepper()?,
@@ -265,9 +268,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("max-age=31536000"),
         ));
     }
-    if let Some(cors) = crate::cors::layer(&state.config.cors.allowed_origins) {
-        app = app.layer(cors);
-    }
+    app = app.layer(crate::cors::layer(state.cors.clone()));
     app.with_state(state)
 }
 
@@ -310,11 +311,16 @@ pub async fn maintain_once(state: &AppState, master: &MasterKey, purge: bool) ->
     let now = state.now();
     let config = &state.config;
     let store = &*state.store;
+    // Clients registered or removed by another process: their CORS origins and ID-token keys.
+    let clients = store.list_clients().await?;
+    state.cors.set_clients(&clients);
+    let algs = key_algorithms(config, &clients)?;
+    ensure_signing_keys(store, master, &state.random, &algs, now).await?;
     // Never below what this server issues with, whatever another process recorded since.
     let max_ttl = max_access_ttl(store, config, now).await?.max(state.policy.access_ttl);
     state.max_access_ttl.store(max_ttl, Ordering::Relaxed);
     // A changed `tokens.signing_alg`: the old algorithm's keys stop signing, keep verifying.
-    retire_unconfigured_keys(store, &state.audit, &key_algorithms(config)?, max_ttl + RETENTION_LEEWAY, now).await?;
+    retire_unconfigured_keys(store, &state.audit, &algs, max_ttl + RETENTION_LEEWAY, now).await?;
     let seconds = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     rotate_due_keys(
         store,

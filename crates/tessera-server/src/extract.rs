@@ -64,6 +64,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
     }
 }
 
+/// The body of `POST /oauth/token`: a form (RFC 6749 §4), or the same members as a JSON object
+/// (`Content-Type: application/json`), as several hosted providers and SPEC §5's own examples
+/// send it. The content type decides, and each is read as strictly as the other: a repeated
+/// member or a member of the wrong type is a 400 naming it; any other media type is a 415.
+pub struct FormOrJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormOrJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let media_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        match media_type.as_deref() {
+            Some("application/json") => {
+                JsonBody::<T>::from_request(request, state).await.map(|JsonBody(v)| FormOrJson(v))
+            }
+            Some("application/x-www-form-urlencoded") => {
+                FormBody::<T>::from_request(request, state).await.map(|FormBody(v)| FormOrJson(v))
+            }
+            _ => Err(ApiError::UnsupportedMediaType(
+                "the body must be application/x-www-form-urlencoded or application/json".into(),
+            )),
+        }
+    }
+}
+
 /// Maps an extractor's rejection to the JSON error of the same meaning.
 pub(crate) fn rejected(status: StatusCode, message: String, error: &(dyn std::error::Error + 'static)) -> ApiError {
     if timed_out(error) {

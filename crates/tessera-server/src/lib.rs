@@ -10,7 +10,7 @@ pub mod browser;
 pub mod client_address;
 pub mod client_cache;
 pub mod config;
-mod cors;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod issuance_tally;

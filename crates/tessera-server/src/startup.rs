@@ -9,7 +9,7 @@ use tessera_core::clock::Timestamp;
 use tessera_core::flows::client_authentication::{NewClient, register_client};
 use tessera_core::keys::key_ring::ensure_signing_keys;
 use tessera_core::keys::master_key::MasterKey;
-use tessera_core::model::client::{ClientId, GrantType};
+use tessera_core::model::client::{Client, ClientId, GrantType};
 use tessera_core::model::retention::longest_access_ttl;
 use tessera_core::random::Random;
 use tessera_core::store::Store;
@@ -141,8 +141,9 @@ pub async fn max_access_ttl<S: Store + ?Sized>(store: &S, config: &Config, now: 
     Ok(longest_access_ttl(store, fallback, now).await?)
 }
 
-/// The algorithms of the server's own keys: access tokens and ID tokens.
-pub fn key_algorithms(config: &Config) -> Result<Vec<Algorithm>, StartError> {
+/// The algorithms of the server's own keys: access tokens, ID tokens, and the ID-token
+/// algorithms clients registered (`--id-token-alg`), so each has a key and none is retired.
+pub fn key_algorithms(config: &Config, clients: &[Client]) -> Result<Vec<Algorithm>, StartError> {
     let parse = |field: &str, name: &str| {
         name.parse::<Algorithm>()
             .ok()
@@ -151,7 +152,15 @@ pub fn key_algorithms(config: &Config) -> Result<Vec<Algorithm>, StartError> {
     };
     let access = parse("tokens.signing_alg", &config.tokens.signing_alg)?;
     let id = parse("tokens.id_token_alg", &config.tokens.id_token_alg)?;
-    Ok(if access == id { vec![access] } else { vec![access, id] })
+    let mut algs = vec![access, id];
+    for client in clients {
+        if let Some(name) = &client.browser.id_token_alg {
+            algs.push(parse("a client's id_token_alg", name)?);
+        }
+    }
+    algs.sort();
+    algs.dedup();
+    Ok(algs)
 }
 
 /// First-start work, idempotent: signing keys for each algorithm and the first-party client.
@@ -162,7 +171,8 @@ pub async fn bootstrap(
     config: &Config,
     now: Timestamp,
 ) -> Result<(), StartError> {
-    ensure_signing_keys(store, master, random, &key_algorithms(config)?, now).await?;
+    let clients = store.list_clients().await?;
+    ensure_signing_keys(store, master, random, &key_algorithms(config, &clients)?, now).await?;
     if store.client(&ClientId::new(FIRST_PARTY_CLIENT_ID)).await?.is_none() {
         let first_party = NewClient {
             client_id: FIRST_PARTY_CLIENT_ID.into(),

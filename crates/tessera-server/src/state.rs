@@ -45,6 +45,8 @@ pub struct Shared {
     pub id_token_issuer: KeyRingIdTokenIssuer,
     /// The HTML pages.
     pub pages: crate::pages::Pages,
+    /// The origins CORS lets in: configured, and registered by clients.
+    pub cors: crate::cors::CorsOrigins,
     /// Access-token algorithm.
     pub access_alg: Algorithm,
     /// Issuer and default lifetimes.

@@ -293,3 +293,79 @@ async fn an_interaction_lasts_ten_minutes_and_completes_once() {
     let again = browser.login(&page, EMAIL, PASSWORD).await;
     assert_eq!(again.status, 400, "a completed interaction cannot issue a second code");
 }
+
+#[tokio::test]
+async fn the_token_endpoint_takes_json_as_strictly_as_a_form() {
+    let world = world().await;
+    let mut browser = Browser::new(&world.server);
+    let code = world.code(&mut browser, &[]).await;
+    let send = |body: String, content_type: &'static str| {
+        let request = world
+            .server
+            .http
+            .post(world.server.url("/oauth/token"))
+            .basic_auth("app", Some(&world.secret))
+            .header("content-type", content_type)
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let duplicate = format!(
+        r#"{{"grant_type":"authorization_code","code":"{code}","code":"{code}","redirect_uri":"{APP}","code_verifier":"{VERIFIER}"}}"#
+    );
+    let (status, body) = send(duplicate, "application/json").await;
+    assert_eq!(status, 400);
+    assert!(body["error_description"].as_str().unwrap().contains("code"), "{body}");
+    let (status, body) =
+        send(format!(r#"{{"grant_type":"authorization_code","code":{}}}"#, 42), "application/json").await;
+    assert_eq!(status, 400, "a number where a string belongs: {body}");
+    let (status, _) = send(format!("grant_type=authorization_code&code={code}"), "text/plain").await;
+    assert_eq!(status, 415);
+    let json = serde_json::json!({
+        "grant_type": "authorization_code", "code": code, "redirect_uri": APP, "code_verifier": VERIFIER,
+    });
+    let (status, body) = send(json.to_string(), "application/json; charset=utf-8").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["id_token"].is_string());
+}
+
+#[tokio::test]
+async fn a_clients_registered_origin_may_call_the_browser_endpoints_and_nothing_else() {
+    let temp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(common::config(temp.path())).await;
+    let settings =
+        BrowserSettings { allowed_origins: vec!["https://spa.example".into()], ..BrowserSettings::default() };
+    server.add_browser_client("spa", false, "https://spa.example/cb", settings).await;
+    // A registration reaches a running server at its next maintenance round; a restart reads it at once.
+    server.stop().await;
+    let server = TestServer::start_with(common::config(temp.path())).await;
+    let preflight = |path: &str, origin: &'static str| {
+        let request = server
+            .http
+            .request(reqwest::Method::OPTIONS, server.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST");
+        async move {
+            let response = request.send().await.unwrap();
+            response.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned())
+        }
+    };
+    for path in ["/oauth/token", "/oauth/userinfo", "/oauth/revoke", "/.well-known/jwks.json"] {
+        assert_eq!(preflight(path, "https://spa.example").await.as_deref(), Some("https://spa.example"), "{path}");
+        assert_eq!(preflight(path, "https://evil.example").await, None, "{path}");
+    }
+    for path in ["/auth/login", "/oauth/introspect"] {
+        assert_eq!(preflight(path, "https://spa.example").await, None, "{path}: not for a client's origin");
+    }
+    let response = server
+        .http
+        .get(server.url("/.well-known/openid-configuration"))
+        .header("origin", "https://spa.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["access-control-allow-origin"], "https://spa.example");
+    assert!(response.headers().get("access-control-allow-credentials").is_none(), "never with cookies");
+}

@@ -189,6 +189,24 @@ async fn add_client(admin: &Admin, args: AddArgs) -> Result<Output, AdminError> 
             other => other.into(),
         },
     )?;
+    // An ID-token algorithm of its own needs a key: made now, signing once a running server
+    // reloads its keys (within tessera_server::app::MAINTENANCE_EVERY).
+    if let Some(name) = &client.browser.id_token_alg {
+        let alg = name.parse::<tessera_jose::Algorithm>().map_err(|_| AdminError::usage("--id-token-alg: unknown"))?;
+        let created = tessera_core::keys::key_ring::ensure_signing_keys(
+            &admin.store,
+            &admin.master,
+            &admin.random,
+            &[alg],
+            admin.now,
+        )
+        .await?;
+        if !created.is_empty() {
+            warnings.push(
+                "note: a signing key was created for the client's ID tokens; a running server uses it within 30 s",
+            );
+        }
+    }
     // register_client records nothing itself; the registration is an audit event all the same.
     admin.audit.record(
         AuditEvent::new(AuditKind::ClientRegistered, admin.now)

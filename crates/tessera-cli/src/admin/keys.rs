@@ -124,7 +124,8 @@ struct Rotation {
 }
 
 async fn rotate(admin: &Admin, args: RotateArgs) -> Result<Output, AdminError> {
-    let configured = key_algorithms(&admin.config)?;
+    let clients = tessera_core::model::client::ClientStore::list_clients(&admin.store).await?;
+    let configured = key_algorithms(&admin.config, &clients)?;
     let mut algs = if args.algs.is_empty() { configured.clone() } else { args.algs };
     algs.sort();
     algs.dedup();

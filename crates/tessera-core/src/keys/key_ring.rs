@@ -514,6 +514,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn id_tokens_use_the_clients_algorithm_or_the_default() {
+        let store = MemoryStore::default();
+        let random = TestRandom::new(5);
+        let master = MasterKey::generate(&random).unwrap();
+        let now = Timestamp::from_unix(1_750_000_000);
+        let algs = [Algorithm::ES256, Algorithm::RS256, Algorithm::ES384];
+        ensure_signing_keys(&store, &master, &random, &algs, now).await.unwrap();
+        let handle = KeyRingHandle::new(KeyRing::load(&store, &master, ISSUER, Algorithm::ES256, now).await.unwrap());
+        let issuer = KeyRingIdTokenIssuer::new(handle.clone(), Algorithm::RS256);
+        let mut client = crate::model::client::Client {
+            client_id: crate::model::client::ClientId::new("web"),
+            kind: crate::model::client::ClientKind::Public,
+            redirect_uris: vec![],
+            grant_types: vec![],
+            scopes: vec![],
+            audiences: vec![],
+            access_ttl: None,
+            refresh_ttl: None,
+            browser: Default::default(),
+            created_at: now,
+        };
+        assert_eq!(issuer.id_token_alg(&client).unwrap(), Algorithm::RS256);
+        client.browser.id_token_alg = Some("ES384".into());
+        let alg = issuer.id_token_alg(&client).unwrap();
+        assert_eq!(alg, Algorithm::ES384);
+        let claims = IdTokenClaims {
+            iss: ISSUER.into(),
+            sub: "u".into(),
+            aud: "web".into(),
+            exp: now.plus(60).unix(),
+            iat: now.unix(),
+            auth_time: now.unix(),
+            nonce: None,
+            acr: None,
+            amr: None,
+            sid: "s".into(),
+            at_hash: None,
+            user: Default::default(),
+        };
+        let token = issuer.sign_id_token(alg, &claims).unwrap();
+        let header = token.split('.').next().unwrap();
+        let header: serde_json::Value =
+            serde_json::from_slice(&tessera_jose::base64url::decode(header).unwrap()).unwrap();
+        assert_eq!((header["alg"].as_str(), header["typ"].as_str()), (Some("ES384"), Some("JWT")));
+        // An ID token is no access token: the access validator refuses it (typ).
+        assert!(handle.current().access_validator().validate::<serde_json::Value>(&token, now.unix()).is_err());
+        assert_eq!(
+            handle.current().id_token_hint(&token, now.plus(3600)).unwrap()["sub"],
+            "u",
+            "expired hints still name"
+        );
+    }
+
+    #[tokio::test]
     async fn issued_tokens_validate_and_a_wrong_master_key_fails_loudly() {
         let store = MemoryStore::default();
         let random = TestRandom::new(4);

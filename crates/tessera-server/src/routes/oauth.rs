@@ -19,7 +19,7 @@ use tessera_core::model::id_token::scope_claims;
 use super::{auth::refresh_grant, no_store, token_response};
 use crate::client_address::ClientIp;
 use crate::error::{ApiError, bearer_required};
-use crate::extract::{FormBody, authenticate, bearer_token, presented_client};
+use crate::extract::{FormBody, FormOrJson, authenticate, bearer_token, presented_client};
 use crate::state::AppState;
 
 /// `POST /oauth/token` form.
@@ -40,7 +40,7 @@ pub async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    FormBody(form): FormBody<TokenForm>,
+    FormOrJson(form): FormOrJson<TokenForm>,
 ) -> Result<Response, ApiError> {
     let grant_type = form.grant_type.as_deref().ok_or_else(|| ApiError::BadRequest("grant_type: missing".into()))?;
     let ip = ip.to_string();

@@ -18,7 +18,7 @@ const JWKS_MAX_AGE: &str = "public, max-age=300";
 fn metadata(state: &AppState) -> Value {
     let issuer = &state.issuer;
     let algs: Vec<String> =
-        key_algorithms(&state.config).unwrap_or_default().iter().map(|a| a.name().to_owned()).collect();
+        key_algorithms(&state.config, &[]).unwrap_or_default().iter().map(|a| a.name().to_owned()).collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth/authorize"),
