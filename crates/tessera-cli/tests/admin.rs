@@ -211,6 +211,45 @@ fn users_are_added_listed_disabled_and_given_passwords() {
 }
 
 #[test]
+fn profile_claims_are_set_at_add_and_changed_by_update() {
+    let data = Data::new();
+    let args = [
+        "user",
+        "add",
+        "carol@example.com",
+        "--name",
+        "Carol",
+        "--given-name",
+        "Carol",
+        "--birthdate",
+        "1990-02-03",
+        "--locality",
+        "Lyon",
+        "--country",
+        "FR",
+        "--phone",
+        "+33123456789",
+        "--json",
+    ];
+    let added = data.run(&args).ok().json();
+    assert_eq!(added["given_name"], "Carol");
+    assert_eq!(added["address"]["locality"], "Lyon");
+    let updated = data
+        .run(&["user", "update", "carol@example.com", "--family-name", "Martin", "--locality", "Paris", "--json"])
+        .ok()
+        .json();
+    assert_eq!((updated["given_name"].as_str(), updated["family_name"].as_str()), (Some("Carol"), Some("Martin")));
+    assert_eq!(updated["address"]["locality"], "Paris");
+    assert_eq!(updated["address"]["country"], "FR", "only what is given changes");
+    assert_eq!(updated["name"], "Carol");
+    let bad = data.run(&["user", "update", "carol@example.com", "--birthdate", "soon"]).usage_error();
+    assert!(bad.contains("birthdate"), "{bad}");
+    let none = data.run(&["user", "add", "dan@example.com", "--website", "ftp://x"]).usage_error();
+    assert!(none.contains("website"), "{none}");
+    assert!(data.run(&["user", "list", "--json"]).ok().json().as_array().unwrap().len() == 1, "nothing half-made");
+}
+
+#[test]
 fn a_client_secret_is_shown_once_and_never_listed() {
     let data = Data::new();
     let added = data.run(&[

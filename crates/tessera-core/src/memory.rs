@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::keys::signing_key::{ActivateOutcome, KeyState, Kid, RevokeOutcome, SigningKey, SigningKeyStore};
-use crate::model::account::{Account, AccountStore, Email, PasswordHash, UserId};
+use crate::model::account::{Account, AccountStore, Email, PasswordHash, Profile, UserId};
 use crate::model::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore, GrantToStore, Redeemed};
 use crate::model::audit::{AuditEvent, AuditStore};
 use crate::model::client::{Client, ClientId, ClientStore};
@@ -154,6 +154,25 @@ impl AccountStore for MemoryStore {
         Ok(match state.accounts.iter_mut().find(|a| &a.id == id) {
             Some(account) => {
                 account.disabled = disabled;
+                account.updated_at = now;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        name: Option<&str>,
+        profile: &Profile,
+        now: Timestamp,
+    ) -> Result<bool, CoreError> {
+        let mut state = self.state()?;
+        Ok(match state.accounts.iter_mut().find(|a| &a.id == id) {
+            Some(account) => {
+                account.name = name.map(str::to_owned);
+                account.profile = profile.clone();
                 account.updated_at = now;
                 true
             }

@@ -201,6 +201,60 @@ async fn prompt_login_and_max_age_zero_ask_even_in_the_second_of_the_last_login(
 }
 
 #[tokio::test]
+async fn the_standard_claims_follow_the_granted_scopes_in_userinfo_and_the_id_token() {
+    let world = world().await;
+    let profile = tessera_core::model::account::Profile {
+        given_name: Some("Alice".into()),
+        family_name: Some("Liddell".into()),
+        locale: Some("en-GB".into()),
+        phone_number: Some("+441234567890".into()),
+        address: Some(tessera_core::model::account::Address {
+            locality: Some("Oxford".into()),
+            country: Some("GB".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    tessera_core::flows::account_admin::update_profile(
+        &*world.server.state.store,
+        &tessera_core::model::audit::MemoryAuditSink::default(),
+        EMAIL,
+        Some("Alice Liddell".into()),
+        profile,
+        world.clock.now(),
+    )
+    .await
+    .unwrap();
+    let mut browser = Browser::new(&world.server);
+    for (scope, present, absent) in [
+        (
+            "openid profile",
+            &["name", "given_name", "family_name", "locale", "updated_at"][..],
+            &["email", "address", "phone_number"][..],
+        ),
+        ("openid address phone", &["address", "phone_number", "phone_number_verified"], &["given_name", "email"]),
+        ("openid", &[], &["name", "address", "phone_number", "email"]),
+    ] {
+        let tokens = world.tokens(&world.code(&mut browser, &[("scope", scope)]).await).await;
+        let (status, info, _) = world.server.get("/oauth/userinfo", tokens["access_token"].as_str()).await;
+        assert_eq!(status, 200);
+        let id = claims(tokens["id_token"].as_str().unwrap());
+        for document in [&info, &id] {
+            for claim in present {
+                assert!(document.get(*claim).is_some(), "{scope}: {claim} missing in {document}");
+            }
+            for claim in absent {
+                assert!(document.get(*claim).is_none(), "{scope}: {claim} must not be in {document}");
+            }
+        }
+        if scope.contains("address") {
+            assert_eq!(info["address"]["locality"], "Oxford");
+            assert_eq!(info["phone_number_verified"], false);
+        }
+    }
+}
+
+#[tokio::test]
 async fn userinfo_needs_the_openid_scope() {
     let world = world().await;
     let mut browser = Browser::new(&world.server);

@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader, IsTerminal, Read};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use tessera_core::CoreError;
-use tessera_core::flows::account_admin::{add_account, disable_account, remove_account, set_password};
-use tessera_core::model::account::{Account, AccountStore, Email};
+use tessera_core::flows::account_admin::{add_account, disable_account, remove_account, set_password, update_profile};
+use tessera_core::model::account::{Account, AccountStore, Email, Profile};
 use tessera_core::secrets::password::MAX_PASSWORD_LEN;
 
 use super::{Admin, AdminError, StateArgs, date, table};
@@ -27,7 +27,7 @@ pub struct UserArgs {
 #[derive(Debug, Subcommand)]
 enum UserCommand {
     /// Create an account.
-    Add(AddArgs),
+    Add(Box<AddArgs>),
     /// List every account (never a password hash).
     List,
     /// Disable an account and revoke its sessions, refresh tokens and access tokens.
@@ -35,6 +35,8 @@ enum UserCommand {
         /// The account's e-mail address.
         email: String,
     },
+    /// Change an account's name or profile claims (only the options given change).
+    Update(Box<UpdateArgs>),
     /// Set an account's password, read from standard input.
     Passwd(PasswdArgs),
     /// Remove an account for good, with its sessions and refresh tokens; the access tokens it
@@ -56,6 +58,122 @@ struct AddArgs {
     /// no password.
     #[arg(long)]
     password_stdin: bool,
+    #[command(flatten)]
+    profile: ProfileArgs,
+}
+
+#[derive(Debug, Args)]
+struct UpdateArgs {
+    /// The account's e-mail address.
+    email: String,
+    /// Display name.
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    profile: ProfileArgs,
+}
+
+/// The OpenID Connect standard claims (OIDC Core §5.1), released by the profile, address and
+/// phone scopes.
+#[derive(Debug, Args, Default)]
+struct ProfileArgs {
+    /// `given_name`
+    #[arg(long)]
+    given_name: Option<String>,
+    /// `family_name`
+    #[arg(long)]
+    family_name: Option<String>,
+    /// `middle_name`
+    #[arg(long)]
+    middle_name: Option<String>,
+    /// `nickname`
+    #[arg(long)]
+    nickname: Option<String>,
+    /// `preferred_username`
+    #[arg(long)]
+    preferred_username: Option<String>,
+    /// `profile`: the URL of a profile page.
+    #[arg(long, value_name = "URL")]
+    profile_url: Option<String>,
+    /// `picture`: the URL of a picture.
+    #[arg(long, value_name = "URL")]
+    picture: Option<String>,
+    /// `website`
+    #[arg(long, value_name = "URL")]
+    website: Option<String>,
+    /// `gender`
+    #[arg(long)]
+    gender: Option<String>,
+    /// `birthdate`: YYYY-MM-DD.
+    #[arg(long, value_name = "DATE")]
+    birthdate: Option<String>,
+    /// `zoneinfo`, such as Europe/Paris.
+    #[arg(long, value_name = "ZONE")]
+    zoneinfo: Option<String>,
+    /// `locale`, such as fr-FR.
+    #[arg(long)]
+    locale: Option<String>,
+    /// `phone_number`, E.164 preferred (+33123456789).
+    #[arg(long, value_name = "NUMBER")]
+    phone: Option<String>,
+    /// Mark the phone number as verified.
+    #[arg(long)]
+    phone_verified: bool,
+    /// `address.street_address`
+    #[arg(long)]
+    street_address: Option<String>,
+    /// `address.locality` (city)
+    #[arg(long)]
+    locality: Option<String>,
+    /// `address.region`
+    #[arg(long)]
+    region: Option<String>,
+    /// `address.postal_code`
+    #[arg(long)]
+    postal_code: Option<String>,
+    /// `address.country`
+    #[arg(long)]
+    country: Option<String>,
+}
+
+impl ProfileArgs {
+    /// `base` with every option given replacing its value.
+    fn apply(self, mut base: Profile) -> Profile {
+        let set = |slot: &mut Option<String>, value: Option<String>| {
+            if value.is_some() {
+                *slot = value;
+            }
+        };
+        set(&mut base.given_name, self.given_name);
+        set(&mut base.family_name, self.family_name);
+        set(&mut base.middle_name, self.middle_name);
+        set(&mut base.nickname, self.nickname);
+        set(&mut base.preferred_username, self.preferred_username);
+        set(&mut base.profile, self.profile_url);
+        set(&mut base.picture, self.picture);
+        set(&mut base.website, self.website);
+        set(&mut base.gender, self.gender);
+        set(&mut base.birthdate, self.birthdate);
+        set(&mut base.zoneinfo, self.zoneinfo);
+        set(&mut base.locale, self.locale);
+        set(&mut base.phone_number, self.phone);
+        if self.phone_verified {
+            base.phone_number_verified = true;
+        }
+        let address_given = [&self.street_address, &self.locality, &self.region, &self.postal_code, &self.country]
+            .iter()
+            .any(|part| part.is_some());
+        if address_given {
+            let mut address = base.address.take().unwrap_or_default();
+            set(&mut address.street_address, self.street_address);
+            set(&mut address.locality, self.locality);
+            set(&mut address.region, self.region);
+            set(&mut address.postal_code, self.postal_code);
+            set(&mut address.country, self.country);
+            base.address = Some(address);
+        }
+        base
+    }
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +191,9 @@ struct AccountView {
     id: String,
     email: String,
     name: Option<String>,
+    /// The profile claims.
+    #[serde(flatten)]
+    profile: Profile,
     disabled: bool,
     has_password: bool,
     created_at: i64,
@@ -85,6 +206,7 @@ impl From<&Account> for AccountView {
             id: account.id.to_string(),
             email: account.email.to_string(),
             name: account.name.clone(),
+            profile: account.profile.clone(),
             disabled: account.disabled,
             has_password: account.password_hash.is_some(),
             created_at: account.created_at.unix(),
@@ -97,12 +219,14 @@ impl From<&Account> for AccountView {
 pub fn run(args: UserArgs, now: i64) -> Result<Output, Failure> {
     // Read before the database opens, so a missing password fails without side effects.
     let password = match &args.command {
-        UserCommand::Add(AddArgs { password_stdin: true, .. }) | UserCommand::Passwd(_) => Some(password_from_stdin()?),
+        UserCommand::Add(add) if add.password_stdin => Some(password_from_stdin()?),
+        UserCommand::Passwd(_) => Some(password_from_stdin()?),
         _ => None,
     };
     super::run(&args.state, now, async move |admin: &Admin| match args.command {
-        UserCommand::Add(add) => add_user(admin, add, password.as_deref()).await,
+        UserCommand::Add(add) => add_user(admin, *add, password.as_deref()).await,
         UserCommand::List => list(admin).await,
+        UserCommand::Update(update) => update_user(admin, *update).await,
         UserCommand::Disable { email } => disable(admin, &email).await,
         UserCommand::Remove { email } => remove(admin, &email).await,
         UserCommand::Passwd(passwd) => {
@@ -113,6 +237,10 @@ pub fn run(args: UserArgs, now: i64) -> Result<Output, Failure> {
 }
 
 async fn add_user(admin: &Admin, args: AddArgs, password: Option<&str>) -> Result<Output, AdminError> {
+    let profile = args.profile.apply(Profile::default());
+    // Checked before the account exists, so a bad claim creates nothing.
+    profile.validate()?;
+    let name = args.name.clone();
     let account = add_account(&admin.store, &admin.audit, &admin.random, &args.email, args.name, password, admin.now)
         .await
         .map_err(|error| match error {
@@ -121,10 +249,26 @@ async fn add_user(admin: &Admin, args: AddArgs, password: Option<&str>) -> Resul
             }
             other => other.into(),
         })?;
+    let account = if profile == Profile::default() {
+        account
+    } else {
+        update_profile(&admin.store, &admin.audit, &args.email, name, profile, admin.now).await?
+    };
     admin.print(&AccountView::from(&account), |view| {
         let password = if view.has_password { "with a password" } else { "without a password" };
         format!("account {} created {password} (id {})", view.email, view.id)
     })
+}
+
+async fn update_user(admin: &Admin, args: UpdateArgs) -> Result<Output, AdminError> {
+    let email = Email::parse(&args.email)?;
+    let Some(account) = admin.store.account_by_email(&email).await? else {
+        return Err(AdminError::usage(format!("no account with e-mail {}", email.as_str())));
+    };
+    let name = args.name.or(account.name);
+    let profile = args.profile.apply(account.profile);
+    let updated = update_profile(&admin.store, &admin.audit, &args.email, name, profile, admin.now).await?;
+    admin.print(&AccountView::from(&updated), |view| format!("account {} updated", view.email))
 }
 
 async fn list(admin: &Admin) -> Result<Output, AdminError> {

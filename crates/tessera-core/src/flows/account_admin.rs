@@ -29,6 +29,28 @@ pub async fn add_account(
     Ok(account)
 }
 
+/// Replaces an account's display name and profile claims, after checking their shapes; the
+/// change reaches ID tokens and userinfo from the next request on.
+pub async fn update_profile<S: AccountStore + ?Sized>(
+    store: &S,
+    audit: &dyn AuditSink,
+    email: &str,
+    name: Option<String>,
+    profile: crate::model::account::Profile,
+    now: Timestamp,
+) -> Result<Account, CoreError> {
+    profile.validate()?;
+    let mut account = account_by_email(store, email).await?;
+    if !store.update_profile(&account.id, name.as_deref(), &profile, now).await? {
+        return Err(CoreError::NotFound { what: "account" });
+    }
+    audit.record(AuditEvent::new(AuditKind::AccountUpdated, now).actor(account.id.as_str()));
+    account.name = name;
+    account.profile = profile;
+    account.updated_at = now;
+    Ok(account)
+}
+
 /// The account with this e-mail address, or [`CoreError::NotFound`].
 async fn account_by_email<S: AccountStore + ?Sized>(store: &S, email: &str) -> Result<Account, CoreError> {
     let email = Email::parse(email)?;

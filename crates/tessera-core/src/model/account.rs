@@ -87,6 +87,8 @@ pub struct Account {
     pub email: Email,
     /// Display name, if given.
     pub name: Option<String>,
+    /// The standard claims about the person (OIDC Core §5.1) beyond name and e-mail.
+    pub profile: Profile,
     /// `None` for accounts that only log in without a password.
     pub password_hash: Option<PasswordHash>,
     /// A disabled account cannot log in or refresh.
@@ -106,7 +108,135 @@ impl Account {
         password_hash: Option<PasswordHash>,
         now: Timestamp,
     ) -> Account {
-        Account { id, email, name, password_hash, disabled: false, created_at: now, updated_at: now }
+        Account {
+            id,
+            email,
+            name,
+            profile: Profile::default(),
+            password_hash,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// The OpenID Connect standard claims an account may carry (OIDC Core §5.1), released by the
+/// `profile`, `address` and `phone` scopes. Stored as one document.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Profile {
+    /// `given_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// `family_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// `middle_name`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub middle_name: Option<String>,
+    /// `nickname`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
+    /// `preferred_username`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+    /// `profile`: a profile page URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// `picture`: a picture URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
+    /// `website`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    /// `gender`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    /// `birthdate`, `YYYY-MM-DD` (or `YYYY`, or `0000-MM-DD`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub birthdate: Option<String>,
+    /// `zoneinfo`, such as `Europe/Paris`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zoneinfo: Option<String>,
+    /// `locale`, a BCP 47 tag such as `fr-FR`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// `phone_number`, E.164 preferred.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    /// `phone_number_verified`
+    pub phone_number_verified: bool,
+    /// `address` (OIDC Core §5.1.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+}
+
+/// A postal address (OIDC Core §5.1.1).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Address {
+    /// `formatted`: the whole address for display, lines separated by newlines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub formatted: Option<String>,
+    /// `street_address`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub street_address: Option<String>,
+    /// `locality`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    /// `region`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// `postal_code`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// `country`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+impl Profile {
+    /// Checks the shapes a relying party relies on (OIDC Core §5.1): `birthdate` as a date,
+    /// URLs as http(s), and no value longer than 512 characters.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let invalid = |field, reason| Err(CoreError::InvalidRequest { field, reason });
+        let texts = [
+            &self.given_name,
+            &self.family_name,
+            &self.middle_name,
+            &self.nickname,
+            &self.preferred_username,
+            &self.profile,
+            &self.picture,
+            &self.website,
+            &self.gender,
+            &self.birthdate,
+            &self.zoneinfo,
+            &self.locale,
+            &self.phone_number,
+        ];
+        if texts.iter().any(|t| t.as_ref().is_some_and(|t| t.len() > 512 || t.chars().any(char::is_control))) {
+            return invalid("profile", "each value at most 512 characters, without control characters");
+        }
+        for (field, url) in [("profile", &self.profile), ("picture", &self.picture), ("website", &self.website)] {
+            if url.as_ref().is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://"))) {
+                return invalid(field, "must be an http or https URL");
+            }
+        }
+        if let Some(date) = &self.birthdate {
+            let parts: Vec<&str> = date.split('-').collect();
+            let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+            let ok = match parts.as_slice() {
+                [year] => digits(year, 4),
+                [year, month, day] => digits(year, 4) && digits(month, 2) && digits(day, 2),
+                _ => false,
+            };
+            if !ok {
+                return invalid("birthdate", "must be YYYY-MM-DD, YYYY or 0000-MM-DD");
+            }
+        }
+        Ok(())
     }
 }
 
@@ -129,6 +259,15 @@ pub trait AccountStore: Send + Sync {
     /// Enables or disables an account; `false` if there is no such account. Disabling does not
     /// end sessions by itself: the caller also revokes them (see `SessionStore`).
     async fn set_account_disabled(&self, id: &UserId, disabled: bool, now: Timestamp) -> Result<bool, CoreError>;
+
+    /// Replaces the display name and the profile claims; `false` if there is no such account.
+    async fn update_profile(
+        &self,
+        id: &UserId,
+        name: Option<&str>,
+        profile: &Profile,
+        now: Timestamp,
+    ) -> Result<bool, CoreError>;
 
     /// Replaces the password hash; `false` if there is no such account.
     async fn set_password_hash(&self, id: &UserId, hash: &PasswordHash, now: Timestamp) -> Result<bool, CoreError>;

@@ -56,11 +56,13 @@ pub enum AuditKind {
     CodeReused,
     /// A user allowed a client scopes on the consent page.
     ConsentGranted,
+    /// An account's name or profile claims were changed by an administrator.
+    AccountUpdated,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [AuditKind; 18] = [
+    pub const ALL: [AuditKind; 19] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::RefreshRotated,
@@ -79,6 +81,7 @@ impl AuditKind {
         AuditKind::ClientCredentialsIssued,
         AuditKind::CodeReused,
         AuditKind::ConsentGranted,
+        AuditKind::AccountUpdated,
     ];
 
     /// The stored and logged name.
@@ -102,6 +105,7 @@ impl AuditKind {
             AuditKind::ClientCredentialsIssued => "token.client_credentials",
             AuditKind::CodeReused => "code.reused",
             AuditKind::ConsentGranted => "consent.granted",
+            AuditKind::AccountUpdated => "account.updated",
         }
     }
 }

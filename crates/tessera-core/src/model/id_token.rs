@@ -122,11 +122,38 @@ pub fn token_hash(alg: Algorithm, token: &str) -> String {
 pub fn scope_claims(account: &Account, scopes: &[String]) -> Map<String, Value> {
     let mut claims = Map::new();
     let has = |scope: &str| scopes.iter().any(|s| s == scope);
-    if has("profile") {
-        if let Some(name) = &account.name {
-            claims.insert("name".into(), json!(name));
+    let profile = &account.profile;
+    let mut put = |name: &str, value: &Option<String>| {
+        if let Some(value) = value {
+            claims.insert(name.to_owned(), json!(value));
         }
+    };
+    if has("profile") {
+        put("name", &account.name);
+        put("given_name", &profile.given_name);
+        put("family_name", &profile.family_name);
+        put("middle_name", &profile.middle_name);
+        put("nickname", &profile.nickname);
+        put("preferred_username", &profile.preferred_username);
+        put("profile", &profile.profile);
+        put("picture", &profile.picture);
+        put("website", &profile.website);
+        put("gender", &profile.gender);
+        put("birthdate", &profile.birthdate);
+        put("zoneinfo", &profile.zoneinfo);
+        put("locale", &profile.locale);
+    }
+    if has("phone") {
+        put("phone_number", &profile.phone_number);
+    }
+    if has("profile") {
         claims.insert("updated_at".into(), json!(account.updated_at.unix()));
+    }
+    if has("phone") && profile.phone_number.is_some() {
+        claims.insert("phone_number_verified".into(), Value::Bool(profile.phone_number_verified));
+    }
+    if let (true, Some(address)) = (has("address"), &profile.address) {
+        claims.insert("address".into(), json!(address));
     }
     if has("email") {
         claims.insert("email".into(), json!(account.email.as_str()));
@@ -139,6 +166,47 @@ pub fn scope_claims(account: &Account, scopes: &[String]) -> Map<String, Value> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_scope_releases_its_claims_only() {
+        use crate::model::account::{Address, Email, Profile, UserId};
+        let mut account = Account::new(
+            UserId::new("u"),
+            Email::parse("a@example.com").unwrap(),
+            Some("A".into()),
+            None,
+            Timestamp::from_unix(5),
+        );
+        account.profile = Profile {
+            given_name: Some("Ann".into()),
+            phone_number: Some("+1555".into()),
+            address: Some(Address { country: Some("FR".into()), ..Address::default() }),
+            ..Profile::default()
+        };
+        let claims = |scopes: &[&str]| {
+            let scopes: Vec<String> = scopes.iter().map(|s| (*s).to_owned()).collect();
+            let mut names: Vec<String> = scope_claims(&account, &scopes).keys().cloned().collect();
+            names.sort();
+            names
+        };
+        assert!(claims(&["openid"]).is_empty());
+        assert_eq!(claims(&["profile"]), ["given_name", "name", "updated_at"]);
+        assert_eq!(claims(&["email"]), ["email", "email_verified"]);
+        assert_eq!(claims(&["address"]), ["address"]);
+        assert_eq!(claims(&["phone"]), ["phone_number", "phone_number_verified"]);
+    }
+
+    #[test]
+    fn profile_shapes_are_checked() {
+        use crate::model::account::Profile;
+        assert!(Profile { birthdate: Some("1990-02-03".into()), ..Profile::default() }.validate().is_ok());
+        assert!(Profile { birthdate: Some("0000-02-03".into()), ..Profile::default() }.validate().is_ok());
+        for bad in ["1990-2-3", "yesterday", "1990/02/03"] {
+            assert!(Profile { birthdate: Some(bad.into()), ..Profile::default() }.validate().is_err(), "{bad}");
+        }
+        assert!(Profile { picture: Some("javascript:alert(1)".into()), ..Profile::default() }.validate().is_err());
+        assert!(Profile { nickname: Some("a\u{0}b".into()), ..Profile::default() }.validate().is_err());
+    }
 
     #[test]
     fn at_hash_matches_the_oidc_example() {

@@ -42,10 +42,12 @@ fn metadata(state: &AppState) -> Value {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "scopes_supported": ["openid", "profile", "email", "address", "phone", "offline_access"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
-            "email", "email_verified", "name", "updated_at"
+            "email", "email_verified", "name", "given_name", "family_name", "middle_name", "nickname",
+            "preferred_username", "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale",
+            "updated_at", "address", "phone_number", "phone_number_verified"
         ],
         "access_token_signing_alg_values_supported": [state.access_alg.name()],
         "id_token_signing_alg_values_supported": algs,

@@ -220,7 +220,7 @@ impl TestServer {
             confidential,
             redirect_uris: vec![redirect_uri.to_owned()],
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-            scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
+            scopes: ["openid", "email", "profile", "address", "phone"].map(String::from).to_vec(),
             browser,
             ..NewClient::default()
         };

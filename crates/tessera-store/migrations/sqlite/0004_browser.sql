@@ -2,6 +2,9 @@
 -- hash, and remembered consents.
 ALTER TABLE clients ADD COLUMN browser TEXT NOT NULL DEFAULT '{}';
 
+-- The OpenID Connect standard claims of an account (profile, address, phone), as one document.
+ALTER TABLE accounts ADD COLUMN profile TEXT NOT NULL DEFAULT '{}';
+
 ALTER TABLE sessions ADD COLUMN cookie_hash BLOB;       -- SHA-256 of the cookie; NULL for API sessions
 ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER;   -- the idle lifetime runs from here
 CREATE UNIQUE INDEX sessions_cookie ON sessions(cookie_hash) WHERE cookie_hash IS NOT NULL;

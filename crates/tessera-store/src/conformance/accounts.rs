@@ -37,6 +37,30 @@ pub async fn account_crud<S: Store>(store: Arc<S>) {
     assert_eq!(store.account(&alice.id).await.unwrap().unwrap().password_hash, Some(hash.clone()));
     assert!(!store.set_password_hash(&UserId::new("nobody"), &hash, NOW).await.unwrap());
     assert!(!store.set_account_disabled(&UserId::new("nobody"), true, NOW).await.unwrap());
+
+    // The profile claims round-trip whole, and the name goes with them.
+    let profile = tessera_core::model::account::Profile {
+        given_name: Some("Alice".into()),
+        birthdate: Some("1865-11-26".into()),
+        phone_number: Some("+441234567890".into()),
+        phone_number_verified: true,
+        address: Some(tessera_core::model::account::Address {
+            formatted: Some("1 Rabbit Hole\nOxford".into()),
+            country: Some("GB".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    assert!(store.update_profile(&alice.id, Some("Alice L."), &profile, NOW.plus(7)).await.unwrap());
+    let updated = store.account(&alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        (updated.name.as_deref(), &updated.profile, updated.updated_at),
+        (Some("Alice L."), &profile, NOW.plus(7))
+    );
+    assert!(store.update_profile(&alice.id, None, &Default::default(), NOW.plus(8)).await.unwrap());
+    let cleared = store.account(&alice.id).await.unwrap().unwrap();
+    assert_eq!((cleared.name, cleared.profile), (None, Default::default()));
+    assert!(!store.update_profile(&UserId::new("nobody"), None, &profile, NOW).await.unwrap());
 }
 
 /// A client with every browser setting away from its default.
