@@ -250,6 +250,55 @@ fn profile_claims_are_set_at_add_and_changed_by_update() {
 }
 
 #[test]
+fn a_client_is_updated_option_by_option_and_shown() {
+    let data = Data::new();
+    let added = data
+        .run(&[
+            "client",
+            "add",
+            "web",
+            "--confidential",
+            "--grant",
+            "authorization_code",
+            "--redirect-uri",
+            "https://web.example/cb",
+            "--scope",
+            "openid",
+            "--json",
+        ])
+        .ok()
+        .json();
+    let secret = added["client_secret"].as_str().unwrap().to_owned();
+    let updated = data
+        .run(&[
+            "client",
+            "update",
+            "web",
+            "--name",
+            "Web",
+            "--first-party",
+            "--allowed-origin",
+            "https://web.example",
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!((updated["name"].as_str(), updated["first_party"].as_bool()), (Some("Web"), Some(true)));
+    assert_eq!(updated["redirect_uris"][0], "https://web.example/cb", "what is not given stays");
+    let shown = data.run(&["client", "show", "web", "--json"]).ok().json();
+    assert_eq!(shown["allowed_origins"][0], "https://web.example");
+    assert!(shown.get("client_secret").is_none() && !shown.to_string().contains(&secret), "never the secret");
+    let off = data.run(&["client", "update", "web", "--first-party", "false", "--json"]).ok().json();
+    assert_eq!(off["first_party"], false);
+    let bad = data.run(&["client", "update", "web", "--id-token-alg", "HS256"]).usage_error();
+    assert!(bad.contains("id_token_alg"), "{bad}");
+    let missing = data.run(&["client", "update", "nobody", "--name", "x"]).usage_error();
+    assert!(missing.contains("nobody"), "{missing}");
+    let human = data.run(&["client", "show", "web"]).ok().stdout;
+    assert!(human.contains("first party: false") && human.contains("redirect URIs: https://web.example/cb"), "{human}");
+}
+
+#[test]
 fn a_client_secret_is_shown_once_and_never_listed() {
     let data = Data::new();
     let added = data.run(&[

@@ -276,13 +276,15 @@ fn the_markers_in_the_interop_scripts_are_well_formed() {
             }
         }
     }
+    let root = repo();
     let mut found = Vec::new();
-    scripts(&repo().join(SCRIPTS_DIR), &mut found);
+    scripts(&root.join(SCRIPTS_DIR), &mut found);
     assert!(!found.is_empty(), "no scripts under {SCRIPTS_DIR}/");
     let problems: Vec<String> = found
         .iter()
         .filter_map(|path| {
-            regions(&read(path)).err().map(|errors| format!("{}: {}", path.display(), errors.join("; ")))
+            let shown = path.strip_prefix(&root).unwrap_or(path).display().to_string();
+            regions(&read(path)).err().map(|errors| format!("{shown}: {}", errors.join("; ")))
         })
         .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));

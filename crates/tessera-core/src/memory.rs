@@ -229,6 +229,17 @@ impl ClientStore for MemoryStore {
         Ok(clients)
     }
 
+    async fn update_client(&self, client: &Client) -> Result<bool, CoreError> {
+        let mut state = self.state()?;
+        Ok(match state.clients.iter_mut().find(|c| c.client_id == client.client_id) {
+            Some(stored) => {
+                *stored = Client { kind: stored.kind.clone(), created_at: stored.created_at, ..client.clone() };
+                true
+            }
+            None => false,
+        })
+    }
+
     async fn remove_client(&self, client_id: &ClientId) -> Result<bool, CoreError> {
         let mut state = self.state()?;
         let before = state.clients.len();

@@ -101,6 +101,12 @@ impl<S: ClientStore + ?Sized> ClientStore for ClientCache<S> {
         self.store.list_clients().await
     }
 
+    async fn update_client(&self, client: &Client) -> Result<bool, CoreError> {
+        let updated = self.store.update_client(client).await?;
+        self.entries().remove(&client.client_id);
+        Ok(updated)
+    }
+
     async fn remove_client(&self, client_id: &ClientId) -> Result<bool, CoreError> {
         let removed = self.store.remove_client(client_id).await?;
         self.entries().remove(client_id);

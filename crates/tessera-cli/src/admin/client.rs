@@ -7,7 +7,7 @@ use clap::{ArgGroup, Args, Subcommand};
 use serde::Serialize;
 use serde_json::json;
 use tessera_core::CoreError;
-use tessera_core::flows::client_authentication::{NewClient, register_client};
+use tessera_core::flows::client_authentication::{NewClient, register_client, validate_browser_settings};
 use tessera_core::model::audit::{AuditEvent, AuditKind, AuditSink};
 use tessera_core::model::client::{BrowserSettings, Client, ClientId, ClientStore, GrantType};
 use tessera_server::startup::FIRST_PARTY_CLIENT_ID;
@@ -30,6 +30,9 @@ enum ClientCommand {
     Add(Box<AddArgs>),
     /// List every client (never a secret).
     List,
+    /// Change a client's settings; only the options given change (a repeatable option given
+    /// replaces its whole list).
+    Update(Box<UpdateArgs>),
     /// Show one client with all its settings (never a secret).
     Show {
         /// The `client_id`.
@@ -92,6 +95,48 @@ struct AddArgs {
     allowed_origins: Vec<String>,
 }
 
+#[derive(Debug, Args)]
+struct UpdateArgs {
+    /// The `client_id`.
+    client_id: String,
+    /// Exact redirect URIs (replace the registered ones); repeat for several.
+    #[arg(long = "redirect-uri", value_name = "URI", value_parser = redirect_uri)]
+    redirect_uris: Vec<String>,
+    /// Allowed grant types (replace the registered ones); repeat for several.
+    #[arg(long = "grant", value_name = "GRANT", value_parser = grant_type)]
+    grants: Vec<GrantType>,
+    /// Allowed scopes (replace the registered ones); repeat for several.
+    #[arg(long = "scope", value_name = "SCOPE")]
+    scopes: Vec<String>,
+    /// Access-token audiences (replace the registered ones); repeat for several.
+    #[arg(long = "audience", value_name = "AUD")]
+    audiences: Vec<String>,
+    /// Access-token lifetime, such as 900 or 15m.
+    #[arg(long, value_name = "DURATION", value_parser = ttl)]
+    access_ttl: Option<i64>,
+    /// Refresh-token lifetime, such as 7d.
+    #[arg(long, value_name = "DURATION", value_parser = ttl)]
+    refresh_ttl: Option<i64>,
+    /// The name shown on the consent page.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Post-logout redirect URIs (replace the registered ones); repeat for several.
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI", value_parser = redirect_uri)]
+    post_logout_redirect_uris: Vec<String>,
+    /// First party (no consent page): `--first-party` or `--first-party false`.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    first_party: Option<bool>,
+    /// Require PKCE from this confidential client: `--require-pkce` or `--require-pkce false`.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    require_pkce: Option<bool>,
+    /// The algorithm of this client's ID tokens.
+    #[arg(long, value_name = "ALG")]
+    id_token_alg: Option<String>,
+    /// Browser origins allowed to call the token endpoint (replace the registered ones).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
+}
+
 /// A client as shown; it holds no secret, and neither does the stored client (only a hash).
 #[derive(Debug, Serialize)]
 struct ClientView {
@@ -133,6 +178,7 @@ pub fn run(args: ClientArgs, now: i64) -> Result<Output, Failure> {
         ClientCommand::Add(add) => add_client(admin, *add).await,
         ClientCommand::List => list(admin).await,
         ClientCommand::Show { client_id } => show(admin, &client_id).await,
+        ClientCommand::Update(update) => update_client(admin, *update).await,
         ClientCommand::Remove { client_id } => remove(admin, &client_id).await,
     })
 }
@@ -224,6 +270,67 @@ async fn add_client(admin: &Admin, args: AddArgs) -> Result<Output, AdminError> 
             text.push_str("Store this secret now: it is kept only as a keyed hash and will NOT be shown again.\n");
         }
         text
+    })?;
+    output.stderr.extend(warnings.into_iter().map(String::from));
+    Ok(output)
+}
+
+async fn update_client(admin: &Admin, args: UpdateArgs) -> Result<Output, AdminError> {
+    let Some(mut client) = admin.store.client(&ClientId::new(args.client_id.as_str())).await? else {
+        return Err(AdminError::usage(format!("no client {}", args.client_id)));
+    };
+    let replace = |slot: &mut Vec<String>, given: Vec<String>| {
+        if !given.is_empty() {
+            *slot = given;
+        }
+    };
+    replace(&mut client.redirect_uris, args.redirect_uris);
+    replace(&mut client.scopes, args.scopes);
+    replace(&mut client.audiences, args.audiences);
+    replace(&mut client.browser.post_logout_redirect_uris, args.post_logout_redirect_uris);
+    replace(&mut client.browser.allowed_origins, args.allowed_origins);
+    if !args.grants.is_empty() {
+        client.grant_types = args.grants;
+    }
+    if !client.is_confidential() && client.grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(AdminError::usage("a public client cannot use client_credentials (RFC 6749 §4.4)"));
+    }
+    client.access_ttl = args.access_ttl.or(client.access_ttl);
+    client.refresh_ttl = args.refresh_ttl.or(client.refresh_ttl);
+    client.browser.name = args.name.or(client.browser.name);
+    client.browser.first_party = args.first_party.unwrap_or(client.browser.first_party);
+    client.browser.require_pkce = args.require_pkce.unwrap_or(client.browser.require_pkce);
+    client.browser.id_token_alg = args.id_token_alg.or(client.browser.id_token_alg);
+    validate_browser_settings(&client.browser)?;
+    if client.scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
+        return Err(AdminError::usage("--scope: each scope is one non-empty word"));
+    }
+    let mut warnings = Vec::new();
+    if let Some(name) = &client.browser.id_token_alg {
+        let alg = name.parse::<tessera_jose::Algorithm>().map_err(|_| AdminError::usage("--id-token-alg: unknown"))?;
+        let created = tessera_core::keys::key_ring::ensure_signing_keys(
+            &admin.store,
+            &admin.master,
+            &admin.random,
+            &[alg],
+            admin.now,
+        )
+        .await?;
+        if !created.is_empty() {
+            warnings.push(
+                "note: a signing key was created for the client's ID tokens; a running server uses it within 30 s",
+            );
+        }
+    }
+    admin.store.update_client(&client).await?;
+    admin.audit.record(
+        AuditEvent::new(AuditKind::ClientUpdated, admin.now)
+            .actor("admin")
+            .client(&client.client_id)
+            .details(json!({ "via": "cli" })),
+    );
+    let mut output = admin.print(&ClientView::from(&client), |c| {
+        format!("client {} updated; a running server applies it within a second", c.client_id)
     })?;
     output.stderr.extend(warnings.into_iter().map(String::from));
     Ok(output)

@@ -115,7 +115,7 @@ pub async fn register_client(
 /// The browser settings a client may be registered with: an ID-token algorithm the server can
 /// sign with (never `none` or a shared-secret one), post-logout redirect URIs without a
 /// fragment (RFC 6749 §3.1.2), and CORS origins that are bare origins.
-fn validate_browser_settings(browser: &BrowserSettings) -> Result<(), CoreError> {
+pub fn validate_browser_settings(browser: &BrowserSettings) -> Result<(), CoreError> {
     if let Some(alg) = &browser.id_token_alg {
         match alg.parse::<tessera_jose::Algorithm>() {
             Ok(alg) if !alg.is_symmetric() => {}

@@ -58,11 +58,13 @@ pub enum AuditKind {
     ConsentGranted,
     /// An account's name or profile claims were changed by an administrator.
     AccountUpdated,
+    /// A client's settings were changed.
+    ClientUpdated,
 }
 
 impl AuditKind {
     /// Every kind.
-    pub const ALL: [AuditKind; 19] = [
+    pub const ALL: [AuditKind; 20] = [
         AuditKind::LoginSucceeded,
         AuditKind::LoginFailed,
         AuditKind::RefreshRotated,
@@ -82,6 +84,7 @@ impl AuditKind {
         AuditKind::CodeReused,
         AuditKind::ConsentGranted,
         AuditKind::AccountUpdated,
+        AuditKind::ClientUpdated,
     ];
 
     /// The stored and logged name.
@@ -106,6 +109,7 @@ impl AuditKind {
             AuditKind::CodeReused => "code.reused",
             AuditKind::ConsentGranted => "consent.granted",
             AuditKind::AccountUpdated => "account.updated",
+            AuditKind::ClientUpdated => "client.updated",
         }
     }
 }

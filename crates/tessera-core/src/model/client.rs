@@ -229,6 +229,11 @@ pub trait ClientStore: Send + Sync {
     /// All clients, ordered by `client_id`.
     async fn list_clients(&self) -> Result<Vec<Client>, CoreError>;
 
+    /// Replaces a client's settings (redirect URIs, grant types, scopes, audiences, lifetimes,
+    /// browser settings) with those of `client`; its kind, secret and registration time stay.
+    /// `false` if there is no such client.
+    async fn update_client(&self, client: &Client) -> Result<bool, CoreError>;
+
     /// Removes a client and, atomically with it, every grant issued to it, so that no
     /// refresh token outlives its client. `false` if there was no such client.
     async fn remove_client(&self, client_id: &ClientId) -> Result<bool, CoreError>;

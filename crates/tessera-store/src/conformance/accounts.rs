@@ -95,6 +95,26 @@ pub async fn client_crud<S: Store>(store: Arc<S>) {
 
     assert_eq!(store.list_clients().await.unwrap(), [confidential.clone(), public.clone()], "ordered by client_id");
 
+    // An update replaces the settings and keeps the kind (and secret) and registration time.
+    let mut changed = browser_client("billing");
+    changed.kind = tessera_core::model::client::ClientKind::Public;
+    changed.created_at = NOW.plus(99);
+    changed.redirect_uris = vec!["https://billing.example/new".into()];
+    changed.scopes = vec!["openid".into()];
+    changed.access_ttl = Some(60);
+    changed.browser.first_party = false;
+    changed.browser.name = Some("Billing".into());
+    assert!(store.update_client(&changed).await.unwrap());
+    let stored = store.client(&confidential.client_id).await.unwrap().unwrap();
+    assert_eq!(stored.kind, confidential.kind, "the secret stays");
+    assert_eq!(stored.created_at, confidential.created_at);
+    assert_eq!(
+        (stored.redirect_uris, stored.scopes, stored.access_ttl),
+        (changed.redirect_uris, changed.scopes, Some(60))
+    );
+    assert_eq!(stored.browser, changed.browser);
+    assert!(!store.update_client(&public_client("nobody")).await.unwrap());
+
     assert!(store.remove_client(&public.client_id).await.unwrap());
     assert!(!store.remove_client(&public.client_id).await.unwrap());
     assert_eq!(store.client(&public.client_id).await.unwrap(), None);

@@ -74,6 +74,26 @@ impl ClientStore for SqliteStore {
         rows.iter().map(client_from_row).collect()
     }
 
+    async fn update_client(&self, client: &Client) -> Result<bool, CoreError> {
+        let result = sqlx::query(
+            "UPDATE clients SET redirect_uris = ?, grant_types = ?, scopes = ?, audiences = ?, access_ttl = ?,
+                                refresh_ttl = ?, browser = ?
+             WHERE client_id = ?",
+        )
+        .bind(encode_list(&client.redirect_uris)?)
+        .bind(encode_list(&client.grant_types)?)
+        .bind(encode_list(&client.scopes)?)
+        .bind(encode_list(&client.audiences)?)
+        .bind(client.access_ttl)
+        .bind(client.refresh_ttl)
+        .bind(serde_json::to_string(&client.browser).map_err(|e| CoreError::CorruptData(e.to_string()))?)
+        .bind(client.client_id.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(storage_error)?;
+        Ok(result.rows_affected() == 1)
+    }
+
     async fn remove_client(&self, client_id: &ClientId) -> Result<bool, CoreError> {
         // The foreign keys cascade: the client's grants and tokens go with it in this
         // one statement, and its sessions lose their client reference.
