@@ -86,6 +86,7 @@ function page(title, body) {
 </head><body>${body}</body></html>`;
 }
 
+// docs:begin rp-start
 async function start(query, response) {
   const client = clients[query.get('client') || '1'];
   const verifier = oidc.randomPKCECodeVerifier();
@@ -107,12 +108,14 @@ async function start(query, response) {
   pending.set(state, { client, verifier, nonce, maxAge });
   response.writeHead(302, { location: oidc.buildAuthorizationUrl(client.config, parameters).href }).end();
 }
+// docs:end rp-start
 
 async function callback(client, url, response) {
   const state = url.searchParams.get('state');
   const request = pending.get(state);
   pending.delete(state);
   try {
+    // docs:begin rp-callback
     if (url.searchParams.get('error')) {
       throw new Error(`the server answered error=${url.searchParams.get('error')}: ${url.searchParams.get('error_description')}`);
     }
@@ -128,6 +131,7 @@ async function callback(client, url, response) {
     });
     const claims = tokens.claims();
     const info = await oidc.fetchUserInfo(client.config, tokens.access_token, claims.sub);
+    // docs:end rp-callback
     rp.signIns.push({ client: client.id, claims, info, tokens });
     rp.idToken = tokens.id_token;
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(
@@ -147,6 +151,7 @@ async function callback(client, url, response) {
   }
 }
 
+// docs:begin rp-logout
 function logout(response) {
   const state = oidc.randomState();
   rp.logoutState = state;
@@ -157,6 +162,7 @@ function logout(response) {
   });
   response.writeHead(302, { location: url.href }).end();
 }
+// docs:end rp-logout
 
 function signedOut(url, response) {
   rp.signOuts.push({ state: url.searchParams.get('state') });

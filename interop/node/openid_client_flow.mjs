@@ -60,12 +60,15 @@ async function step(name, body) {
   }
 }
 
+// docs:begin configure
 async function configure(clientId, secret, auth) {
   return oidc.discovery(new URL(env.ISSUER), clientId, secret, auth(secret), {
     execute: [oidc.allowInsecureRequests, oidc.enableNonRepudiationChecks],
   });
 }
+// docs:end configure
 
+// docs:begin authorization-request
 /** A fresh authorization request for `config`: its URL and the values the callback needs. */
 async function authorizationRequest(config, redirectUri, extra = {}) {
   const verifier = oidc.randomPKCECodeVerifier();
@@ -82,14 +85,18 @@ async function authorizationRequest(config, redirectUri, extra = {}) {
   });
   return { url, verifier, state, nonce };
 }
+// docs:end authorization-request
 
+// docs:begin callback-iss
 /** RFC 9207 §2.4: the callback names the issuer, and the state comes back unchanged. */
 function checkCallback(callback, state) {
   check(callback.searchParams.get('iss') === env.ISSUER, `the callback carries iss=${env.ISSUER} (RFC 9207)`, callback.href);
   check(callback.searchParams.get('state') === state, 'the callback carries the request state', callback.href);
   check(callback.searchParams.get('code'), 'the callback carries a code', callback.href);
 }
+// docs:end callback-iss
 
+// docs:begin id-token-checks
 /** OpenID Connect Core §3.1.3.7 beyond what openid-client checks: the claims a server must add. */
 function checkIdToken(tokens, clientId, nonce) {
   const { header, claims } = decodeJwt(tokens.id_token);
@@ -114,6 +121,7 @@ function checkIdToken(tokens, clientId, nonce) {
   check(extra.length === 0, `the ID token carries only OIDC claims (SPEC §4 "and nothing else"), not ${extra.join(', ')}`, claims);
   return claims;
 }
+// docs:end id-token-checks
 
 /** Follows redirects inside the server and says which page a browser would see. */
 async function landing(jar, url, redirectUri) {
@@ -136,6 +144,7 @@ async function refusedWith(config, refreshToken, expected) {
 }
 
 // --- 1. Discovery (OpenID Connect Discovery 1.0, RFC 8414) --------------------------------
+// docs:begin discovery
 const config = await step('discovery with openid-client', () => configure(env.CLIENT_ID, env.CLIENT_SECRET, oidc.ClientSecretBasic));
 const metadata = config.serverMetadata();
 for (const [field, path] of [
@@ -152,8 +161,10 @@ check(metadata.authorization_response_iss_parameter_supported === true, 'authori
 check((metadata.response_types_supported ?? []).includes('code'), 'response_types_supported has code', metadata.response_types_supported);
 check((metadata.id_token_signing_alg_values_supported ?? []).includes('RS256'), 'id_token_signing_alg_values_supported has RS256', metadata.id_token_signing_alg_values_supported);
 pass('discovery metadata has the endpoints, S256 only and RFC 9207');
+// docs:end discovery
 
 // --- 2. Errors: no redirect to an unverified URI, RFC 6749 §4.1.2.1 errors to a verified one
+// docs:begin redirect-uri-exact
 await step('an unknown client or an unregistered redirect_uri gets an HTML error page, no redirect', async () => {
   const jar = new CookieJar();
   const good = await authorizationRequest(config, env.REDIRECT_URI);
@@ -176,6 +187,7 @@ await step('an unknown client or an unregistered redirect_uri gets an HTML error
     check(/text\/html/.test(response.headers.get('content-type') ?? ''), `${what}: an HTML page`, response.headers.get('content-type'));
   }
 });
+// docs:end redirect-uri-exact
 await step('code_challenge_method=plain, response_type=token and response_mode=fragment come back to the client as errors with state and iss (RFC 6749 §4.1.2.1)', async () => {
   const jar = new CookieJar();
   for (const [param, value, error] of [
@@ -208,6 +220,7 @@ check(signIn.pages[0] === 'login', 'the first page is the login form', signIn.pa
 checkCallback(signIn.callback, first.state);
 pass(`callback has code, state and iss (pages seen: ${signIn.pages.join(', ')})`);
 
+// docs:begin forced-login
 // OIDC Core §3.1.2.1: prompt=login and max_age=0 ask for the password again even right after
 // a login, in the same second (auth_time has one-second granularity).
 for (const extra of [{ prompt: 'login' }, { max_age: '0' }]) {
@@ -217,8 +230,10 @@ for (const extra of [{ prompt: 'login' }, { max_age: '0' }]) {
   check(page.kind === 'login', `${what} right after a login shows the login form again`, describe(page.response));
   pass(`${what} right after a login: the login form`);
 }
+// docs:end forced-login
 
 // --- 4. Code exchange: openid-client checks state, iss, PKCE, nonce and the signature -----
+// docs:begin code-exchange
 const tokens = await step('authorizationCodeGrant (client_secret_basic, PKCE S256, state, nonce, iss, RS256 signature)', () =>
   oidc.authorizationCodeGrant(config, signIn.callback, {
     pkceCodeVerifier: first.verifier,
@@ -227,6 +242,7 @@ const tokens = await step('authorizationCodeGrant (client_secret_basic, PKCE S25
     idTokenExpected: true,
   }),
 );
+// docs:end code-exchange
 check(tokens.token_type.toLowerCase() === 'bearer', 'token_type is Bearer', tokens);
 check(tokens.refresh_token, 'the token response has a refresh_token', Object.keys(tokens));
 check(Number.isInteger(tokens.expires_in) && tokens.expires_in > 0, 'the token response has expires_in', tokens.expires_in);
@@ -235,6 +251,7 @@ const idClaims = checkIdToken(tokens, env.CLIENT_ID, first.nonce);
 check(JSON.stringify(tokens.claims()) === JSON.stringify(idClaims), 'openid-client read the same ID token claims');
 pass(`ID token: iss, aud, sub=${idClaims.sub}, auth_time, nonce, sid, at_hash`);
 
+// docs:begin code-replay
 await step('a code is single use: a second exchange is refused with invalid_grant', async () => {
   try {
     await oidc.authorizationCodeGrant(config, signIn.callback, {
@@ -248,6 +265,7 @@ await step('a code is single use: a second exchange is refused with invalid_gran
   }
   fail('a replayed authorization code was accepted');
 });
+// docs:end code-replay
 // A replayed code revokes what it issued (SPEC §7), so the journey goes on with a new code.
 const again = await authorizationRequest(config, env.REDIRECT_URI);
 const resumed = await step('authorize again within the session: straight back to the client', () =>
@@ -265,10 +283,13 @@ const tokens1 = await step('authorizationCodeGrant for the new code', () =>
 );
 const claims1 = checkIdToken(tokens1, env.CLIENT_ID, again.nonce);
 check(claims1.sub === idClaims.sub && claims1.sid === idClaims.sid && claims1.auth_time === idClaims.auth_time, 'same sub, sid and auth_time within the session', { first: idClaims, second: claims1 });
+// docs:begin code-replay-revokes
 await refusedWith(config, tokens.refresh_token, 'invalid_grant');
 pass('the refresh token of the replayed code was revoked with it');
+// docs:end code-replay-revokes
 
 // --- 5. Userinfo ---------------------------------------------------------------------------
+// docs:begin userinfo
 const info = await step('userinfo with the access token (sub checked by openid-client)', () =>
   oidc.fetchUserInfo(config, tokens1.access_token, claims1.sub),
 );
@@ -276,8 +297,10 @@ check(info.sub === claims1.sub, 'userinfo sub is the ID token sub', info);
 check(info.email === user.email, `userinfo email is ${user.email} (scope email)`, info);
 if (process.env.USER_NAME) check(info.name === process.env.USER_NAME, `userinfo name is ${process.env.USER_NAME} (scope profile)`, info);
 pass(`userinfo: ${JSON.stringify(info)}`);
+// docs:end userinfo
 
 // --- 6. Refresh (OpenID Connect Core §12.2) ------------------------------------------------
+// docs:begin refresh
 const refreshed = await step('refreshTokenGrant: new tokens with a new ID token', () => oidc.refreshTokenGrant(config, tokens1.refresh_token));
 check(refreshed.id_token, 'the refresh response has an id_token (openid was granted)', Object.keys(refreshed));
 check(refreshed.refresh_token && refreshed.refresh_token !== tokens1.refresh_token, 'the refresh token was rotated', refreshed.refresh_token);
@@ -288,8 +311,10 @@ for (const claim of ['iss', 'sub', 'auth_time', 'sid']) {
 check(JSON.stringify([refreshedClaims.aud].flat()) === JSON.stringify([claims1.aud].flat()), 'the refreshed ID token has the same aud', { before: claims1.aud, after: refreshedClaims.aud });
 check(refreshedClaims.iat >= claims1.iat, 'the refreshed ID token is issued now', refreshedClaims);
 pass('refreshed ID token: same iss, sub, aud, auth_time, sid');
+// docs:end refresh
 
 // --- 7. Single sign-on into a second client -------------------------------------------------
+// docs:begin sso-second-client
 const config2 = await step('discovery for the second client (client_secret_post)', () =>
   configure(env.CLIENT2_ID, env.CLIENT2_SECRET, oidc.ClientSecretPost),
 );
@@ -312,8 +337,10 @@ check(claims2.sub === claims1.sub, 'SSO: the same sub for the second client', { 
 check(claims2.sid === claims1.sid, 'SSO: the same session (sid)', { first: claims1.sid, second: claims2.sid });
 check(claims2.auth_time === claims1.auth_time, 'SSO: the same auth_time (no new login)', { first: claims1.auth_time, second: claims2.auth_time });
 pass(`SSO into ${env.CLIENT2_ID} without a login (pages seen: ${sso.pages.join(', ') || 'none'})`);
+// docs:end sso-second-client
 
 // --- 8. RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) ------------------------
+// docs:begin logout
 const logoutState = oidc.randomState();
 const endSession = oidc.buildEndSessionUrl(config, {
   id_token_hint: refreshed.id_token,
@@ -327,7 +354,9 @@ const back = new URL(logout.location);
 check(`${back.origin}${back.pathname}` === env.POST_LOGOUT_REDIRECT_URI, 'to the registered post_logout_redirect_uri', back.href);
 check(back.searchParams.get('state') === logoutState, 'with the logout state', back.href);
 pass(`logged out${logout.cookies.tessera_session?.expired ? ' (session cookie cleared)' : ''}`);
+// docs:end logout
 
+// docs:begin after-logout
 const after = await authorizationRequest(config, env.REDIRECT_URI);
 const page = await step('after logout, authorize shows a page', () => landing(jar, after.url, env.REDIRECT_URI));
 check(page.kind === 'login', 'after logout, authorize shows the login form again', describe(page.response));
@@ -344,6 +373,7 @@ if (tokens2.refresh_token) {
   await refusedWith(config2, tokens2.refresh_token, 'invalid_grant');
   pass("the second client's refresh token of the ended session is refused too");
 }
+// docs:end after-logout
 const relogin = await step('sign in again after logout', () => authorize(jar, after.url, env.REDIRECT_URI, user));
 const tokens3 = await step('authorizationCodeGrant after the new login', () =>
   oidc.authorizationCodeGrant(config, relogin.callback, {

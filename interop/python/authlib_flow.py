@@ -244,6 +244,7 @@ class Browser:
 
 
 class RelyingParty:
+    # docs:begin relying-party
     def __init__(self, metadata, jwks, client_id, secret, redirect_uri, auth_method):
         self.metadata = metadata
         self.client_id = client_id
@@ -257,7 +258,9 @@ class RelyingParty:
             code_challenge_method="S256",
             token_endpoint_auth_method=auth_method,
         )
+    # docs:end relying-party
 
+    # docs:begin authorization-url
     def authorization_url(self, **extra):
         verifier = generate_token(64)
         nonce = generate_token(24)
@@ -267,7 +270,9 @@ class RelyingParty:
         query = parse_qs(urlsplit(url).query)
         check(query.get("code_challenge_method") == ["S256"], "authlib sent code_challenge_method=S256", url)
         return {"url": url, "state": state, "nonce": nonce, "verifier": verifier}
+    # docs:end authorization-url
 
+    # docs:begin exchange
     def exchange(self, request, callback):
         # RFC 9207 §2.4: the authorization response must name this issuer before the code is used.
         query = parse_qs(urlsplit(callback).query)
@@ -282,8 +287,10 @@ class RelyingParty:
         check(token.get("id_token"), "the token response has an id_token", list(token))
         check(str(token.get("token_type", "")).lower() == "bearer", "token_type is Bearer", token.get("token_type"))
         return token, self.validate_id_token(token["id_token"], token["access_token"], request["nonce"])
+    # docs:end exchange
 
     def validate_id_token(self, id_token, access_token, nonce):
+        # docs:begin validate-id-token
         header = json.loads(b64url_decode(id_token.split(".")[0]))
         check(header.get("alg") == "RS256" and header.get("kid"), "ID token header: RS256 with a kid", header)
         jwt = JsonWebToken(["RS256"])
@@ -317,6 +324,7 @@ class RelyingParty:
         check(claims.get("at_hash") == at_hash, "at_hash matches the access token", claims)
         check(isinstance(claims.get("auth_time"), int), "ID token has auth_time", claims)
         check(claims.get("sid"), "ID token has sid", claims)
+        # docs:end validate-id-token
         # A changed signature must fail: authlib really verifies against the JWKS.
         head, body, signature = id_token.split(".")
         flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
@@ -352,6 +360,7 @@ def journey():
     user = {"email": env("USER_EMAIL"), "password": env("USER_PASSWORD")}
 
     # --- 1. Discovery ---------------------------------------------------------------------
+    # docs:begin discovery-jwks
     metadata = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=30).json()
     check(metadata.get("issuer") == issuer, "discovery issuer is the issuer (OIDC Discovery §4.3)", metadata.get("issuer"))
     for field, path in [
@@ -366,6 +375,7 @@ def journey():
     jwks = requests.get(metadata["jwks_uri"], timeout=30).json()
     check(any(key.get("kty") == "RSA" for key in jwks.get("keys", [])), "the JWKS has an RSA key for ID tokens", jwks)
     passed("discovery and JWKS")
+    # docs:end discovery-jwks
 
     rp = RelyingParty(metadata, jwks, env("CLIENT_ID"), env("CLIENT_SECRET"), env("REDIRECT_URI"), "client_secret_basic")
     rp2 = RelyingParty(metadata, jwks, env("CLIENT2_ID"), env("CLIENT2_SECRET"), env("CLIENT2_REDIRECT_URI"), "client_secret_post")
@@ -391,6 +401,7 @@ def journey():
     passed(f"userinfo: {info}")
 
     # --- 4. Refresh (OpenID Connect Core §12.2) -----------------------------------------------
+    # docs:begin refresh-reuse
     refreshed = rp.refresh(token["refresh_token"])
     check(refreshed.get("id_token"), "the refresh response has a new id_token", list(refreshed))
     check(refreshed.get("refresh_token") not in (None, token["refresh_token"]), "the refresh token was rotated")
@@ -403,12 +414,14 @@ def journey():
     # within the session for the rest of the journey.
     rp.refused(refreshed["refresh_token"], "invalid_grant")
     passed("reuse of a rotated refresh token revoked its whole family")
+    # docs:end refresh-reuse
     request = rp.authorization_url()
     callback, pages = browser.authorize(request["url"], rp.redirect_uri, user)
     check("login" not in pages, "within the session no login form", pages)
     token, claims = rp.exchange(request, callback)
 
     # --- 5. SSO into the second client ---------------------------------------------------------
+    # docs:begin sso-second-client
     request2 = rp2.authorization_url()
     callback2, pages2 = browser.authorize(request2["url"], rp2.redirect_uri, user)
     check("login" not in pages2, "SSO: no login form for the second client", pages2)
@@ -416,9 +429,11 @@ def journey():
     check(claims2["sub"] == claims["sub"] and claims2["sid"] == claims["sid"], "SSO: same sub and sid", (claims, claims2))
     check(claims2["auth_time"] == claims["auth_time"], "SSO: same auth_time", (claims, claims2))
     passed(f"SSO into {rp2.client_id} (client_secret_post) without a login; pages: {pages2 or 'none'}")
+    # docs:end sso-second-client
 
     # OIDC Core §5.3: userinfo answers only for an access token of an OpenID request; without
     # `openid` the request is plain OAuth 2.0 and the token must not read the user's claims.
+    # docs:begin userinfo-needs-openid
     request3 = rp2.authorization_url(scope="profile email")
     callback3, _ = browser.authorize(request3["url"], rp2.redirect_uri, user)
     plain = rp2.oauth.fetch_token(
@@ -429,8 +444,10 @@ def journey():
     response = requests.get(metadata["userinfo_endpoint"], headers={"Authorization": f"Bearer {plain['access_token']}"}, timeout=30)
     check(response.status_code in (401, 403), "userinfo refuses an access token without the openid scope (403 insufficient_scope)", describe(response))
     passed(f"userinfo refuses a token without openid ({response.status_code} {response.headers.get('www-authenticate')})")
+    # docs:end userinfo-needs-openid
 
     # --- 6. RP-initiated logout -----------------------------------------------------------------
+    # docs:begin logout
     state = generate_token(16)
     post_logout = env("POST_LOGOUT_REDIRECT_URI")
     end_session = metadata["end_session_endpoint"] + "?" + urlencode(
@@ -449,6 +466,7 @@ def journey():
     if token2.get("refresh_token"):
         rp2.refused(token2["refresh_token"], "invalid_grant")
     passed("after logout: the login form again, and the session's refresh tokens are refused")
+    # docs:end logout
 
     # --- 7. A logout URI that is not registered is never followed (RP-Initiated Logout §3) --------
     request = rp.authorization_url()

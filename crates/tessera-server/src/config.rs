@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use toml::{Table, Value};
 
-mod validate;
+pub mod validate;
 
 /// Why the configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -77,6 +77,12 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Whether cookies are `Secure`: over native TLS, and behind a TLS-terminating proxy, which
+    /// an `https://` issuer says (the browser reaches the server by HTTPS either way).
+    pub fn secure_cookies(&self) -> bool {
+        self.https || self.issuer.starts_with("https://")
+    }
+
     /// The longest access-token lifetime now in force, seconds.
     pub fn max_access_ttl(&self) -> i64 {
         self.max_access_ttl.load(std::sync::atomic::Ordering::Relaxed)

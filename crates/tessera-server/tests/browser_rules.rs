@@ -369,3 +369,22 @@ async fn a_clients_registered_origin_may_call_the_browser_endpoints_and_nothing_
     assert_eq!(response.headers()["access-control-allow-origin"], "https://spa.example");
     assert!(response.headers().get("access-control-allow-credentials").is_none(), "never with cookies");
 }
+
+#[tokio::test]
+async fn behind_a_tls_proxy_an_https_issuer_makes_the_cookies_secure() {
+    let temp = tempfile::tempdir().unwrap();
+    let mut config = common::config(temp.path());
+    config.issuer = Some("https://id.example".into());
+    let mut server = TestServer::start_with(config).await;
+    server.keep_temp(temp);
+    server.add_user(EMAIL, PASSWORD).await;
+    let settings = BrowserSettings { first_party: true, ..BrowserSettings::default() };
+    server.add_browser_client("app", true, APP, settings).await;
+    let mut browser = Browser::new(&server);
+    let first = browser.get(&authorize_url("app", APP, &[])).await;
+    assert!(first.set_cookies().iter().all(|c| c.contains("; Secure")), "{:?}", first.set_cookies());
+    let page = browser.follow(first).await;
+    let done = browser.login(&page, EMAIL, PASSWORD).await;
+    let session = done.set_cookies().into_iter().find(|c| c.starts_with("tessera_session=")).unwrap();
+    assert!(session.contains("; Secure"), "{session}");
+}

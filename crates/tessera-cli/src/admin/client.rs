@@ -90,8 +90,9 @@ struct AddArgs {
     /// The algorithm of this client's ID tokens (default: tokens.id_token_alg).
     #[arg(long, value_name = "ALG")]
     id_token_alg: Option<String>,
-    /// A browser origin allowed to call the token endpoint (CORS); repeat for several.
-    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    /// A browser origin allowed to call the token, userinfo, revocation, JWKS and discovery
+    /// endpoints (CORS), exactly as browsers send it; repeat for several.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN", value_parser = allowed_origin)]
     allowed_origins: Vec<String>,
 }
 
@@ -132,8 +133,9 @@ struct UpdateArgs {
     /// The algorithm of this client's ID tokens.
     #[arg(long, value_name = "ALG")]
     id_token_alg: Option<String>,
-    /// Browser origins allowed to call the token endpoint (replace the registered ones).
-    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    /// Browser origins allowed to call the token, userinfo, revocation, JWKS and discovery
+    /// endpoints (replace the registered ones).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN", value_parser = allowed_origin)]
     allowed_origins: Vec<String>,
 }
 
@@ -445,6 +447,11 @@ fn redirect_uri(uri: &str) -> Result<String, String> {
         return Err("must not contain spaces".into());
     }
     Ok(uri.to_owned())
+}
+
+/// `--allowed-origin`: an origin as browsers send it, or the exact match could never meet it.
+fn allowed_origin(origin: &str) -> Result<String, String> {
+    tessera_server::config::validate::origin_as_browsers_send_it(origin).map(|()| origin.to_owned())
 }
 
 /// `--access-ttl`, `--refresh-ttl`: whole seconds (`900`) or a duration (`15m`, `7d`), as in

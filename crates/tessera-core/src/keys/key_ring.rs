@@ -350,6 +350,13 @@ impl KeyRing {
         self.signers.get(&alg).ok_or_else(|| CoreError::Signing(format!("no active {alg} key")))
     }
 
+    /// The algorithms with an active key, sorted: what this server can sign with now.
+    pub fn signing_algorithms(&self) -> Vec<Algorithm> {
+        let mut algs: Vec<Algorithm> = self.signers.keys().copied().collect();
+        algs.sort();
+        algs
+    }
+
     /// The published keys.
     pub fn published(&self) -> &KeySet {
         &self.published

@@ -128,7 +128,8 @@ pub struct BrowserSettings {
     pub require_pkce: bool,
     /// `id_token_signed_response_alg` (OIDC Registration §2); the server's default when absent.
     pub id_token_alg: Option<String>,
-    /// Browser origins allowed to call the token, userinfo and revocation endpoints (CORS).
+    /// Browser origins allowed to call the token, userinfo, revocation, JWKS and discovery
+    /// endpoints (CORS).
     pub allowed_origins: Vec<String>,
 }
 

@@ -151,21 +151,25 @@ fn check_keys(config: &Config) -> Result<(), ConfigError> {
 /// A CORS origin is compared exactly with the browser's `Origin` header (RFC 6454 §6.1), so it
 /// must be written as a browser serializes it: scheme, host, port only when not the default.
 fn check_origin(origin: &str) -> Result<(), ConfigError> {
-    let key = "cors.allowed_origins";
+    origin_as_browsers_send_it(origin).map_err(|message| rejected("cors.allowed_origins", &message))
+}
+
+/// Checks that `origin` is an origin exactly as a browser sends it in `Origin` (`scheme://host`
+/// with a port only when not the default, lower case, no path), the only form an exact match
+/// can ever meet; `*` and `null` are refused. For `cors.allowed_origins` and clients'
+/// `--allowed-origin` alike.
+pub fn origin_as_browsers_send_it(origin: &str) -> Result<(), String> {
     if origin == "*" || origin == "null" {
-        return Err(rejected(key, &format!("{origin:?} is not allowed: list each origin")));
+        return Err(format!("{origin:?} is not allowed: list each origin"));
     }
-    let url = url::Url::parse(origin).map_err(|e| rejected(key, &format!("{origin:?} is not an origin: {e}")))?;
+    let url = url::Url::parse(origin).map_err(|e| format!("{origin:?} is not an origin: {e}"))?;
     if !matches!(url.scheme(), "https" | "http") {
-        return Err(rejected(key, &format!("{origin:?} must be an https:// or http:// origin")));
+        return Err(format!("{origin:?} must be an https:// or http:// origin"));
     }
     let serialized = url.origin().ascii_serialization();
     if serialized != origin {
-        return Err(rejected(
-            key,
-            &format!(
-                "{origin:?} is not an origin as browsers send it (scheme://host[:port], no path); use {serialized:?}"
-            ),
+        return Err(format!(
+            "{origin:?} is not an origin as browsers send it (scheme://host[:port], no path); use {serialized:?}"
         ));
     }
     Ok(())

@@ -256,7 +256,7 @@ async fn start_interaction(
     let id = store_interaction(state, &interaction).await?;
     let mut response = see_other(&format!("/interaction/{id}"));
     // One binding per browser, kept across interactions: two tabs' sign-ins both work.
-    let cookie = set_cookie(INTERACTION_COOKIE, &binding, Some(INTERACTION_COOKIE_MAX_AGE), state.https);
+    let cookie = set_cookie(INTERACTION_COOKIE, &binding, Some(INTERACTION_COOKIE_MAX_AGE), state.secure_cookies());
     response.headers_mut().append(header::SET_COOKIE, cookie);
     Ok(response)
 }

@@ -151,7 +151,9 @@ async fn login_step(
             see_other(&format!("/interaction/{next}"))
         }
     };
-    response.headers_mut().append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &cookie, None, state.https));
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &cookie, None, state.secure_cookies()));
     Ok(response)
 }
 

@@ -131,7 +131,7 @@ async fn logout_checked(
     }
     end_session(&*state.store, &state.audit, &session.sid, state.max_access_ttl(), now).await?;
     let mut response = done(state, back, logout_state);
-    response.headers_mut().append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE, state.https));
+    response.headers_mut().append(header::SET_COOKIE, clear_cookie(SESSION_COOKIE, state.secure_cookies()));
     Ok(response)
 }
 

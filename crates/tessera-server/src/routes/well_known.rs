@@ -5,7 +5,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::startup::key_algorithms;
 use crate::state::AppState;
 
 /// Cache lifetime of the JWKS in seconds. `keys.prepublish` must be longer (checked by
@@ -17,8 +16,8 @@ const JWKS_MAX_AGE: &str = "public, max-age=300";
 /// The metadata common to both documents: only endpoints and values that exist.
 fn metadata(state: &AppState) -> Value {
     let issuer = &state.issuer;
-    let algs: Vec<String> =
-        key_algorithms(&state.config, &[]).unwrap_or_default().iter().map(|a| a.name().to_owned()).collect();
+    // Every algorithm with an active key: the configured ones and those clients registered.
+    let algs: Vec<String> = state.ring.current().signing_algorithms().iter().map(|a| a.name().to_owned()).collect();
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth/authorize"),
