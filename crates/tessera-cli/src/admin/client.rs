@@ -237,24 +237,7 @@ async fn add_client(admin: &Admin, args: AddArgs) -> Result<Output, AdminError> 
             other => other.into(),
         },
     )?;
-    // An ID-token algorithm of its own needs a key: made now, signing once a running server
-    // reloads its keys (within tessera_server::app::MAINTENANCE_EVERY).
-    if let Some(name) = &client.browser.id_token_alg {
-        let alg = name.parse::<tessera_jose::Algorithm>().map_err(|_| AdminError::usage("--id-token-alg: unknown"))?;
-        let created = tessera_core::keys::key_ring::ensure_signing_keys(
-            &admin.store,
-            &admin.master,
-            &admin.random,
-            &[alg],
-            admin.now,
-        )
-        .await?;
-        if !created.is_empty() {
-            warnings.push(
-                "note: a signing key was created for the client's ID tokens; a running server uses it within 30 s",
-            );
-        }
-    }
+    warnings.extend(ensure_id_token_key(admin, &client).await?);
     // register_client records nothing itself; the registration is an audit event all the same.
     admin.audit.record(
         AuditEvent::new(AuditKind::ClientRegistered, admin.now)
@@ -307,23 +290,7 @@ async fn update_client(admin: &Admin, args: UpdateArgs) -> Result<Output, AdminE
     if client.scopes.iter().any(|s| s.is_empty() || s.contains(' ')) {
         return Err(AdminError::usage("--scope: each scope is one non-empty word"));
     }
-    let mut warnings = Vec::new();
-    if let Some(name) = &client.browser.id_token_alg {
-        let alg = name.parse::<tessera_jose::Algorithm>().map_err(|_| AdminError::usage("--id-token-alg: unknown"))?;
-        let created = tessera_core::keys::key_ring::ensure_signing_keys(
-            &admin.store,
-            &admin.master,
-            &admin.random,
-            &[alg],
-            admin.now,
-        )
-        .await?;
-        if !created.is_empty() {
-            warnings.push(
-                "note: a signing key was created for the client's ID tokens; a running server uses it within 30 s",
-            );
-        }
-    }
+    let warnings = ensure_id_token_key(admin, &client).await?;
     admin.store.update_client(&client).await?;
     admin.audit.record(
         AuditEvent::new(AuditKind::ClientUpdated, admin.now)
@@ -336,6 +303,23 @@ async fn update_client(admin: &Admin, args: UpdateArgs) -> Result<Output, AdminE
     })?;
     output.stderr.extend(warnings.into_iter().map(String::from));
     Ok(output)
+}
+
+/// An ID-token algorithm of the client's own needs a key: made now (once), signing once a
+/// running server reloads its keys (within `tessera_server::app::MAINTENANCE_EVERY`).
+async fn ensure_id_token_key(admin: &Admin, client: &Client) -> Result<Option<&'static str>, AdminError> {
+    let Some(name) = &client.browser.id_token_alg else { return Ok(None) };
+    let alg = name.parse::<tessera_jose::Algorithm>().map_err(|_| AdminError::usage("--id-token-alg: unknown"))?;
+    let created = tessera_core::keys::key_ring::ensure_signing_keys(
+        &admin.store,
+        &admin.master,
+        &admin.random,
+        &[alg],
+        admin.now,
+    )
+    .await?;
+    Ok((!created.is_empty())
+        .then_some("note: a signing key was created for the client's ID tokens; a running server uses it within 30 s"))
 }
 
 async fn show(admin: &Admin, client_id: &str) -> Result<Output, AdminError> {

@@ -46,6 +46,26 @@ fn from_row(row: &SqliteRow) -> Result<Row, CoreError> {
     })
 }
 
+/// After a conditional take matched nothing, inside the same transaction: a replay (taken
+/// before) reported with the artifact, or unknown (dead, voided, absent).
+async fn not_taken_now(
+    connection: &mut sqlx::SqliteConnection,
+    kind: ArtifactKind,
+    hash: &ArtifactHash,
+) -> Result<Redeemed, CoreError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM artifacts WHERE kind = ? AND hash = ?"));
+    let row = sqlx::query(sql)
+        .bind(kind.as_str())
+        .bind(hash.0.as_slice())
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(storage_error)?;
+    match row.as_ref().map(from_row).transpose()? {
+        Some(row) if row.taken => Ok(Redeemed::AlreadyTaken(row.artifact)),
+        _ => Ok(Redeemed::Unknown),
+    }
+}
+
 #[async_trait]
 impl ArtifactStore for SqliteStore {
     async fn put_artifact(&self, artifact: &Artifact, now: Timestamp) -> Result<(), CoreError> {
@@ -115,17 +135,7 @@ impl ArtifactStore for SqliteStore {
                     return Ok(Redeemed::Taken(from_row(&row)?.artifact));
                 }
                 // Same transaction: this read sees exactly what the update decided.
-                let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM artifacts WHERE kind = ? AND hash = ?"));
-                let row = sqlx::query(sql)
-                    .bind(kind.as_str())
-                    .bind(hash.0.as_slice())
-                    .fetch_optional(&mut *connection)
-                    .await
-                    .map_err(storage_error)?;
-                match row.as_ref().map(from_row).transpose()? {
-                    Some(row) if row.taken => Ok(Redeemed::AlreadyTaken(row.artifact)),
-                    _ => Ok(Redeemed::Unknown),
-                }
+                not_taken_now(connection, kind, &hash).await
             })
         })
         .await
@@ -184,17 +194,7 @@ impl ArtifactStore for SqliteStore {
                     insert_grant_in(connection, &stored, first_refresh.as_ref(), &access_token).await?;
                     return Ok(Redeemed::Taken(from_row(&row)?.artifact));
                 }
-                let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM artifacts WHERE kind = ? AND hash = ?"));
-                let row = sqlx::query(sql)
-                    .bind(kind.as_str())
-                    .bind(hash.0.as_slice())
-                    .fetch_optional(&mut *connection)
-                    .await
-                    .map_err(storage_error)?;
-                match row.as_ref().map(from_row).transpose()? {
-                    Some(row) if row.taken => Ok(Redeemed::AlreadyTaken(row.artifact)),
-                    _ => Ok(Redeemed::Unknown),
-                }
+                not_taken_now(connection, kind, &hash).await
             })
         })
         .await

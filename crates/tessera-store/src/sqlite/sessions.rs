@@ -60,35 +60,40 @@ async fn revoke_grants_in(
     Ok(())
 }
 
+/// Inserts a session, a browser one when `cookie` is given, inside the caller's transaction.
+async fn insert_session(
+    connection: &mut SqliteConnection,
+    session: &Session,
+    cookie: Option<&SessionCookieHash>,
+) -> Result<(), CoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (sid, kind, user_id, client_id, auth_time, acr, amr,
+                               created_at, expires_at, revoked_at, cookie_hash, last_seen_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(session.sid.as_str())
+    .bind(session.kind.as_str())
+    .bind(session.user_id.as_str())
+    .bind(session.client_id.as_ref().map(ClientId::as_str))
+    .bind(session.auth_time.unix())
+    .bind(session.acr.as_deref())
+    .bind(encode_list(&session.amr)?)
+    .bind(session.created_at.unix())
+    .bind(session.expires_at.unix())
+    .bind(session.revoked_at.map(Timestamp::unix))
+    .bind(cookie.map(|hash| hash.0.to_vec()))
+    .bind(cookie.map(|_| session.created_at.unix()))
+    .execute(&mut *connection)
+    .await
+    .map_err(write_error("session", "account or client"))?;
+    Ok(())
+}
+
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &Session) -> Result<(), CoreError> {
         let session = session.clone();
-        self.write(move |connection| {
-            Box::pin(async move {
-                let amr = encode_list(&session.amr)?;
-                sqlx::query(
-                    "INSERT INTO sessions (sid, kind, user_id, client_id, auth_time, acr, amr,
-                                           created_at, expires_at, revoked_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(session.sid.as_str())
-                .bind(session.kind.as_str())
-                .bind(session.user_id.as_str())
-                .bind(session.client_id.as_ref().map(ClientId::as_str))
-                .bind(session.auth_time.unix())
-                .bind(session.acr.as_deref())
-                .bind(amr)
-                .bind(session.created_at.unix())
-                .bind(session.expires_at.unix())
-                .bind(session.revoked_at.map(Timestamp::unix))
-                .execute(&mut *connection)
-                .await
-                .map_err(write_error("session", "account or client"))?;
-                Ok(())
-            })
-        })
-        .await
+        self.write(move |connection| Box::pin(async move { insert_session(connection, &session, None).await })).await
     }
 
     async fn session(&self, sid: &SessionId) -> Result<Option<Session>, CoreError> {
@@ -114,32 +119,8 @@ impl SessionStore for SqliteStore {
 
     async fn create_browser_session(&self, session: &Session, cookie: &SessionCookieHash) -> Result<(), CoreError> {
         let (session, cookie) = (session.clone(), *cookie);
-        self.write(move |connection| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO sessions (sid, kind, user_id, client_id, auth_time, acr, amr,
-                                           created_at, expires_at, revoked_at, cookie_hash, last_seen_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(session.sid.as_str())
-                .bind(session.kind.as_str())
-                .bind(session.user_id.as_str())
-                .bind(session.client_id.as_ref().map(ClientId::as_str))
-                .bind(session.auth_time.unix())
-                .bind(session.acr.as_deref())
-                .bind(encode_list(&session.amr)?)
-                .bind(session.created_at.unix())
-                .bind(session.expires_at.unix())
-                .bind(session.revoked_at.map(Timestamp::unix))
-                .bind(cookie.0.as_slice())
-                .bind(session.created_at.unix())
-                .execute(&mut *connection)
-                .await
-                .map_err(write_error("session", "account or client"))?;
-                Ok(())
-            })
-        })
-        .await
+        self.write(move |connection| Box::pin(async move { insert_session(connection, &session, Some(&cookie)).await }))
+            .await
     }
 
     async fn browser_session(&self, cookie: &SessionCookieHash) -> Result<Option<BrowserSession>, CoreError> {
