@@ -16,6 +16,15 @@ pub const DEMO_PASSWORD: &str = "tessera-demo-password";
 /// The demo service client (client credentials).
 pub const DEMO_SERVICE: &str = "demo-service";
 
+/// The demo browser application: a public client of the authorization code flow.
+pub const DEMO_WEB: &str = "demo-web";
+/// Its redirect URI: nothing listens there, so the browser shows the code in the address bar.
+pub const DEMO_WEB_REDIRECT: &str = "http://127.0.0.1:8081/callback";
+/// The RFC 7636 Appendix B verifier and its S256 challenge: fixed so that the printed commands
+/// work as they are; a real application makes a fresh verifier for every request.
+const DEMO_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const DEMO_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
 /// What the demo created.
 pub struct Demo {
     /// The service client's secret (a fresh one at every `--demo` start).
@@ -50,6 +59,22 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Demo> {
     };
     let (_, secret) = register_client(&*state.store, &state.random, &state.pepper, service, now).await?;
     let service_secret = secret.map(|s| s.expose().to_owned()).unwrap_or_default();
+    if state.store.client(&ClientId::new(DEMO_WEB)).await?.is_none() {
+        let web = NewClient {
+            client_id: DEMO_WEB.into(),
+            confidential: false,
+            redirect_uris: vec![DEMO_WEB_REDIRECT.into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: ["openid", "profile", "email", "offline_access"].map(String::from).to_vec(),
+            browser: tessera_core::model::client::BrowserSettings {
+                name: Some("Tessera demo app".into()),
+                post_logout_redirect_uris: vec![DEMO_WEB_REDIRECT.into()],
+                ..Default::default()
+            },
+            ..NewClient::default()
+        };
+        register_client(&*state.store, &state.random, &state.pepper, web, now).await?;
+    }
     Ok(Demo { service_secret })
 }
 
@@ -72,6 +97,11 @@ pub fn instructions(issuer: &str, address: SocketAddr, demo: &Demo) -> String {
          \n  # service identity (client credentials)\n\
          \n  curl -s -u {DEMO_SERVICE}:{secret} {issuer}/oauth/token -d grant_type=client_credentials\n\
          \n  # verify any token offline against the JWKS\n\
-         \n  tessera token verify $ACCESS_TOKEN --jwks {issuer}/.well-known/jwks.json --iss {issuer}\n"
+         \n  tessera token verify $ACCESS_TOKEN --jwks {issuer}/.well-known/jwks.json --iss {issuer}\n\
+         \n  # single sign-on in a browser (OpenID Connect code flow with PKCE): open this, sign in,\n  \
+         # allow, then copy the code from the address bar of the page that does not load\n\
+         \n  {issuer}/oauth/authorize?response_type=code&client_id={DEMO_WEB}&redirect_uri={redirect}&scope=openid%20profile%20email&state=demo&code_challenge={DEMO_CHALLENGE}&code_challenge_method=S256\n\
+         \n  curl -s {issuer}/oauth/token -d grant_type=authorization_code -d client_id={DEMO_WEB} \\\n    -d redirect_uri={DEMO_WEB_REDIRECT} -d code_verifier={DEMO_VERIFIER} -d code=$CODE\n",
+        redirect = DEMO_WEB_REDIRECT.replace(':', "%3A").replace('/', "%2F"),
     )
 }

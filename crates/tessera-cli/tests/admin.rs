@@ -675,6 +675,36 @@ fn the_demo_warns_that_its_password_is_public_and_user_remove_removes_the_accoun
     std::thread::spawn(move || for _ in lines {});
     assert!(printed.contains("password is published"), "{printed}");
     assert!(printed.contains("tessera user remove demo@tessera.test"), "{printed}");
+    // The printed browser flow works as printed: the authorization URL, a sign-in as the demo
+    // user, consent, and the printed token request with the code from the redirect.
+    let authorize = printed.lines().map(str::trim).find(|l| l.contains("/oauth/authorize?")).unwrap().to_owned();
+    let exchange = printed.lines().skip_while(|l| !l.contains("grant_type=authorization_code")).take(2);
+    let exchange: String = exchange.map(|l| l.trim_end_matches('\\').to_owned()).collect::<Vec<_>>().join(" ");
+    let script = r#"
+        set -eu; jar=$(mktemp); form() { grep -o "name=\"$1\" value=\"[^\"]*\"" | head -1 | sed 's/.*value="//;s/"$//'; }
+        page=$(curl -sf -c "$jar" -b "$jar" -L "$AUTHORIZE")
+        action=$(printf '%s' "$page" | grep -o 'action="[^"]*"' | sed 's/action="//;s/"$//;s|&#x2f;|/|g')
+        csrf=$(printf '%s' "$page" | form csrf)
+        next=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" --data-urlencode "csrf=$csrf" \
+          --data-urlencode email=demo@tessera.test --data-urlencode password=tessera-demo-password "$BASE$action")
+        page=$(curl -sf -c "$jar" -b "$jar" "$next")
+        action=$(printf '%s' "$page" | grep -o 'action="[^"]*"' | sed 's/action="//;s/"$//;s|&#x2f;|/|g')
+        csrf=$(printf '%s' "$page" | form csrf)
+        callback=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -d "csrf=$csrf" -d decision=allow "$BASE$action")
+        CODE=$(printf '%s' "$callback" | sed 's/.*code=\([^&]*\).*/\1/')
+        eval "$EXCHANGE"
+    "#;
+    let run = Command::new("bash")
+        .args(["-c", script])
+        .env("AUTHORIZE", &authorize)
+        .env("EXCHANGE", &exchange)
+        .env("BASE", format!("http://{listen}"))
+        .output()
+        .unwrap();
+    let tokens: Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|_| {
+        panic!("{}\n{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr))
+    });
+    assert!(tokens["id_token"].is_string() && tokens["refresh_token"].is_string(), "{tokens}");
     assert!(Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap().success());
     assert!(server.wait().unwrap().success());
 

@@ -136,6 +136,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_broken_override_stops_the_start_naming_the_file() {
+        let folder = std::env::temp_dir().join(format!("tessera-pages-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("consent.html"), "{% if %}").unwrap();
+        let error = Pages::load(Some(&folder)).unwrap_err().to_string();
+        std::fs::remove_dir_all(&folder).unwrap();
+        assert!(error.contains("pages.templates") && error.contains("consent.html"), "{error}");
+    }
+
+    #[test]
     fn every_builtin_template_renders_and_escapes() {
         let pages = Pages::load(None).unwrap();
         let context = minijinja::context! {

@@ -388,3 +388,33 @@ async fn behind_a_tls_proxy_an_https_issuer_makes_the_cookies_secure() {
     let session = done.set_cookies().into_iter().find(|c| c.starts_with("tessera_session=")).unwrap();
     assert!(session.contains("; Secure"), "{session}");
 }
+
+#[tokio::test]
+async fn pages_templates_override_the_built_in_pages_and_stay_escaped() {
+    let temp = tempfile::tempdir().unwrap();
+    let templates = temp.path().join("templates");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(
+        templates.join("login.html"),
+        r#"{% extends "base.html" %}{% block content %}<h1>Acme sign-in for {{ client_name }}</h1>
+<form method="post" action="/interaction/{{ interaction }}/login"><input type="hidden" name="csrf" value="{{ csrf }}">
+<input name="email" value="{{ email }}"><input name="password" type="password"><button>Go</button></form>{% endblock %}"#,
+    )
+    .unwrap();
+    let mut config = common::config(&temp.path().join("data"));
+    config.pages.templates = Some(templates);
+    let mut server = TestServer::start_with(config).await;
+    server.keep_temp(temp);
+    server.add_user(EMAIL, PASSWORD).await;
+    let settings =
+        BrowserSettings { name: Some("<b>Shop</b>".into()), first_party: true, ..BrowserSettings::default() };
+    server.add_browser_client("app", true, APP, settings).await;
+    let mut browser = Browser::new(&server);
+    let page = browser.visit(&authorize_url("app", APP, &[])).await;
+    assert!(page.body.contains("Acme sign-in for &lt;b&gt;Shop&lt;&#x2f;b&gt;"), "{}", page.body);
+    let done = browser.login(&page, EMAIL, PASSWORD).await;
+    assert!(done.location().unwrap().starts_with(APP), "the overridden form still signs in");
+    // The other pages are still the built-in ones.
+    let error = browser.get(&authorize_url("nobody", APP, &[])).await;
+    assert!(error.body.contains("We can’t continue this sign-in"));
+}
