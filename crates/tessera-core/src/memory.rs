@@ -374,6 +374,14 @@ impl GrantStore for MemoryStore {
         Ok(self.state()?.grants.iter().find(|g| &g.id == id).cloned())
     }
 
+    async fn grant_of_access_token(&self, jti: &str) -> Result<Option<Grant>, CoreError> {
+        let state = self.state()?;
+        let Some((grant_id, _)) = state.access_tokens.iter().find(|(_, token)| token.jti == jti) else {
+            return Ok(None);
+        };
+        Ok(state.grants.iter().find(|g| &g.id == grant_id).cloned())
+    }
+
     async fn revoke_grant(&self, id: &GrantId, now: Timestamp) -> Result<bool, CoreError> {
         Ok(self.state()?.revoke_grant_with_tokens(id, now))
     }

@@ -397,3 +397,41 @@ async fn a_public_client_must_use_pkce_and_authenticates_with_none() {
     assert_eq!(query["error"], "invalid_request");
     assert!(query["error_description"].contains("code_challenge"), "{query:?}");
 }
+
+#[tokio::test]
+async fn the_claims_parameter_asks_for_single_claims_with_the_consent_of_their_scope() {
+    let world = world().await;
+    let mut browser = Browser::new(&world.server);
+    let claims = r#"{"id_token":{"name":{"essential":true}},"userinfo":{"email":null}}"#;
+    let page = browser.visit(&authorize_url("app", APP, &[("scope", "openid"), ("claims", claims)])).await;
+    let consent = browser.login_follow(&page, EMAIL, PASSWORD).await;
+    assert!(
+        consent.body.contains("See your email address") && consent.body.contains("See your name"),
+        "{}",
+        consent.body
+    );
+    let callback = browser.consent(&consent, "allow").await;
+    let code = query_of(&callback.location().unwrap())["code"].clone();
+    let tokens = world.tokens(&code).await;
+    let id = claims_of(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["name"], "Test User");
+    assert!(id.get("email").is_none() && id.get("updated_at").is_none(), "only what was asked for: {id}");
+    let (_, info, _) = world.server.get("/oauth/userinfo", tokens["access_token"].as_str()).await;
+    assert_eq!(info["email"], EMAIL);
+    assert!(info.get("name").is_none(), "{info}");
+    // The same claims after a refresh.
+    let form = [("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())];
+    let (_, refreshed, _) = world.server.post_form("/oauth/token", &form, Some(("app", &world.secret))).await;
+    assert_eq!(claims_of(refreshed["id_token"].as_str().unwrap())["name"], "Test User");
+    let (_, info, _) = world.server.get("/oauth/userinfo", refreshed["access_token"].as_str()).await;
+    assert_eq!(info["email"], EMAIL);
+    // Malformed: an error back to the client naming the parameter.
+    let page = browser.get(&authorize_url("app", APP, &[("claims", "[1]")])).await;
+    let query = query_of(&page.location().unwrap());
+    assert_eq!(query["error"], "invalid_request");
+    assert!(query["error_description"].contains("claims"));
+}
+
+fn claims_of(token: &str) -> Value {
+    claims(token)
+}

@@ -85,6 +85,7 @@ where
         user_id: session.user_id.clone(),
         sid: session.sid.clone(),
         scopes: payload.scopes.clone(),
+        claims: payload.claims.clone(),
         created_at: now,
         expires_at: now.plus(services.policy.refresh_ttl_for(client)),
         revoked_at: None,
@@ -98,6 +99,7 @@ where
             scopes: &grant.scopes,
             nonce: payload.nonce.as_deref(),
             access_token: &access_token.token,
+            requested: &payload.claims.id_token,
         };
         Some(issue_id_token(services.id_tokens, &services.policy.issuer, input, now)?)
     } else {

@@ -11,6 +11,7 @@ use crate::clock::Timestamp;
 use crate::error::CoreError;
 use crate::model::artifact::{Artifact, ArtifactHash, ArtifactKind, ArtifactStore};
 use crate::model::client::{Client, ClientId, GrantType};
+use crate::model::id_token::RequestedClaims;
 use crate::model::session::Session;
 use crate::random::{Random, random_secret};
 
@@ -69,8 +70,8 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// `acr_values`, recorded (enforced once MFA exists).
     pub acr_values: Option<String>,
-    /// `claims` (OIDC Core §5.5), as sent.
-    pub claims: Option<Value>,
+    /// Claims asked for individually (`claims`, OIDC Core §5.5), those the client may have.
+    pub claims: RequestedClaims,
     /// The `sub` of a valid `id_token_hint`: only that user's session fits.
     pub id_token_hint_sub: Option<String>,
     /// `ui_locales`, recorded for the pages.
@@ -222,11 +223,12 @@ fn check_parameters(params: &Parameters, client: &Client) -> Result<Authorizatio
         },
     };
     let claims = match get("claims")? {
-        None => None,
-        Some(text) => match serde_json::from_str::<Value>(text) {
-            Ok(value @ Value::Object(_)) => Some(value),
-            _ => return Err(invalid_request("claims: must be a JSON object".into())),
-        },
+        None => RequestedClaims::default(),
+        Some(text) => {
+            let value = serde_json::from_str::<Value>(text)
+                .map_err(|_| invalid_request("claims: must be a JSON object".into()))?;
+            RequestedClaims::parse(&value, &client.scopes).map_err(|reason| invalid_request(reason.into()))?
+        }
     };
     if let Some(display) = get("display")?
         && !["page", "popup", "touch", "wap"].contains(&display)
@@ -301,6 +303,18 @@ fn parse_prompt(value: Option<&str>) -> Result<Prompt, (&'static str, String)> {
 }
 
 impl AuthorizationRequest {
+    /// What the person consents to: the scopes asked for and those of the claims asked for
+    /// individually.
+    pub fn consent_scopes(&self) -> Vec<String> {
+        let mut scopes = self.scopes.clone();
+        for scope in self.claims.scopes() {
+            if !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        scopes
+    }
+
     /// The request once the person has just logged in for it: what asked for a fresh login
     /// (`prompt=login`, `select_account`, `max_age`) is satisfied by that login, whatever the
     /// clock's resolution says about how recent it was.
@@ -350,7 +364,7 @@ pub fn next_step(
             Ok(NextStep::Login)
         };
     }
-    let all_consented = request.scopes.iter().all(|scope| consented.contains(scope));
+    let all_consented = request.consent_scopes().iter().all(|scope| consented.contains(scope));
     if !client.browser.first_party && (request.prompt.consent || !all_consented) {
         return if request.prompt.none {
             Err(("consent_required", "consent is needed and prompt=none forbids it"))
@@ -376,6 +390,9 @@ pub struct CodePayload {
     pub code_challenge: Option<String>,
     /// The session the user authenticated in.
     pub sid: String,
+    /// Claims asked for individually.
+    #[serde(default)]
+    pub claims: RequestedClaims,
 }
 
 /// Issues a single-use authorization code for `request` in `session`: 256 random bits, stored
@@ -395,6 +412,7 @@ pub async fn issue_code<S: ArtifactStore + ?Sized>(
         nonce: request.nonce.clone(),
         code_challenge: request.code_challenge.clone(),
         sid: session.sid.as_str().to_owned(),
+        claims: request.claims.clone(),
     };
     let artifact = Artifact {
         kind: ArtifactKind::AuthorizationCode,

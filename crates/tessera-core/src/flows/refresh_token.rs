@@ -39,6 +39,7 @@ where
         user_id: session.user_id.clone(),
         sid: session.sid.clone(),
         scopes,
+        claims: Default::default(),
         created_at: now,
         expires_at: now.plus(services.policy.refresh_ttl_for(client)),
         revoked_at: None,
@@ -119,6 +120,7 @@ where
             scopes: &scopes,
             nonce: None,
             access_token: &access_token.token,
+            requested: &grant.claims.id_token,
         };
         Some(issue_id_token(services.id_tokens, &services.policy.issuer, input, now)?)
     } else {

@@ -38,6 +38,8 @@ pub struct Grant {
     pub sid: SessionId,
     /// Scopes granted; a refresh may narrow but never widen them (RFC 6749 §6).
     pub scopes: Vec<String>,
+    /// Claims asked for individually (`claims` parameter), released with the scopes.
+    pub claims: crate::model::id_token::RequestedClaims,
     /// When it was given.
     pub created_at: Timestamp,
     /// Absolute end: refresh tokens of the grant stop rotating then, and rotation never extends it.
@@ -77,6 +79,9 @@ pub trait GrantStore: Send + Sync {
 
     /// The grant with this id.
     async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, CoreError>;
+
+    /// The grant that issued the access token with this `jti`, while its record is kept.
+    async fn grant_of_access_token(&self, jti: &str) -> Result<Option<Grant>, CoreError>;
 
     /// Revokes a grant and everything it issued, in one transaction: the grant is marked
     /// revoked (the first revocation time is kept), and each of its access tokens that could

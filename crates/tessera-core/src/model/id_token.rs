@@ -65,6 +65,8 @@ pub struct IdTokenInput<'a> {
     pub nonce: Option<&'a str>,
     /// The access token issued beside it, for `at_hash`.
     pub access_token: &'a str,
+    /// Claims asked for individually for the ID token.
+    pub requested: &'a [String],
 }
 
 /// Signs ID tokens. Implemented outside core over `tessera-jose` and the active keys.
@@ -97,7 +99,7 @@ pub fn issue_id_token(
         amr: (!input.session.amr.is_empty()).then(|| input.session.amr.clone()),
         sid: input.session.sid.as_str().to_owned(),
         at_hash: Some(token_hash(alg, input.access_token)),
-        user: scope_claims(input.account, input.scopes),
+        user: released_claims(input.account, input.scopes, input.requested),
     };
     issuer.sign_id_token(alg, &claims)
 }
@@ -115,6 +117,87 @@ pub fn token_hash(alg: Algorithm, token: &str) -> String {
     let digest = digest::digest(hash, token.as_bytes());
     let bytes = digest.as_ref();
     tessera_jose::base64url::encode(&bytes[..bytes.len() / 2])
+}
+
+/// The scope whose consent releases claim `name` (OIDC Core §5.4), for the standard claims.
+pub fn claim_scope(name: &str) -> Option<&'static str> {
+    match name {
+        "name" | "given_name" | "family_name" | "middle_name" | "nickname" | "preferred_username" | "profile"
+        | "picture" | "website" | "gender" | "birthdate" | "zoneinfo" | "locale" | "updated_at" => Some("profile"),
+        "email" | "email_verified" => Some("email"),
+        "address" => Some("address"),
+        "phone_number" | "phone_number_verified" => Some("phone"),
+        _ => None,
+    }
+}
+
+/// Individual claims asked for with the `claims` request parameter (OIDC Core §5.5), by the
+/// document they go into. Only standard claims are kept, each released with the consent of its
+/// scope; whether one was marked `essential` changes nothing here, since every kept claim is
+/// returned when the account has it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct RequestedClaims {
+    /// For the ID token.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub id_token: Vec<String>,
+    /// For userinfo.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub userinfo: Vec<String>,
+}
+
+impl RequestedClaims {
+    /// Reads a `claims` parameter: an object whose `id_token` and `userinfo` members are
+    /// objects of claim names, each `null` or an object (`essential`, `value`, `values`). Claims
+    /// whose scope the client may not have are dropped: they would never be released.
+    pub fn parse(value: &Value, allowed_scopes: &[String]) -> Result<RequestedClaims, &'static str> {
+        let Value::Object(members) = value else { return Err("claims: must be a JSON object") };
+        let mut requested = RequestedClaims::default();
+        for (member, target) in [("id_token", &mut requested.id_token), ("userinfo", &mut requested.userinfo)] {
+            let Some(entry) = members.get(member) else { continue };
+            let Value::Object(claims) = entry else { return Err("claims: id_token and userinfo must be objects") };
+            for (name, request) in claims {
+                if !matches!(request, Value::Null | Value::Object(_)) {
+                    return Err("claims: each claim must be null or an object");
+                }
+                let allowed = claim_scope(name).is_some_and(|scope| allowed_scopes.iter().any(|s| s == scope));
+                if allowed && !target.contains(name) {
+                    target.push(name.clone());
+                }
+            }
+        }
+        Ok(requested)
+    }
+
+    /// The scopes whose consent the requested claims need.
+    pub fn scopes(&self) -> Vec<&'static str> {
+        let mut scopes: Vec<&'static str> =
+            self.id_token.iter().chain(&self.userinfo).filter_map(|name| claim_scope(name)).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes
+    }
+
+    /// Whether nothing was asked for.
+    pub fn is_empty(&self) -> bool {
+        self.id_token.is_empty() && self.userinfo.is_empty()
+    }
+}
+
+/// The claims released into one document: those of the granted `scopes`, and the ones asked
+/// for individually (`claims` parameter) for it.
+pub fn released_claims(account: &Account, scopes: &[String], individually: &[String]) -> Map<String, Value> {
+    let mut claims = scope_claims(account, scopes);
+    if !individually.is_empty() {
+        let implied: Vec<String> =
+            individually.iter().filter_map(|name| claim_scope(name)).map(str::to_owned).collect();
+        for (name, value) in scope_claims(account, &implied) {
+            if individually.contains(&name) {
+                claims.insert(name, value);
+            }
+        }
+    }
+    claims
 }
 
 /// The claims about `account` that `scopes` release (OIDC Core §5.4), for userinfo and the
@@ -194,6 +277,33 @@ mod tests {
         assert_eq!(claims(&["email"]), ["email", "email_verified"]);
         assert_eq!(claims(&["address"]), ["address"]);
         assert_eq!(claims(&["phone"]), ["phone_number", "phone_number_verified"]);
+    }
+
+    #[test]
+    fn requested_claims_keep_standard_claims_the_client_may_have() {
+        let allowed: Vec<String> = ["openid", "email", "profile"].map(String::from).to_vec();
+        let value = serde_json::json!({
+            "id_token": { "given_name": { "essential": true }, "phone_number": null, "acr": { "values": ["1"] } },
+            "userinfo": { "email": null, "email_verified": { "essential": true }, "email": null },
+        });
+        let requested = RequestedClaims::parse(&value, &allowed).unwrap();
+        assert_eq!(requested.id_token, ["given_name"], "phone is not allowed, acr is not a scope claim");
+        assert_eq!(requested.userinfo, ["email", "email_verified"]);
+        assert_eq!(requested.scopes(), ["email", "profile"]);
+        for bad in
+            [serde_json::json!([]), serde_json::json!({"userinfo": []}), serde_json::json!({"userinfo": {"email": 1}})]
+        {
+            assert!(RequestedClaims::parse(&bad, &allowed).is_err(), "{bad}");
+        }
+        let account = Account::new(
+            crate::model::account::UserId::new("u"),
+            crate::model::account::Email::parse("a@b.example").unwrap(),
+            Some("A".into()),
+            None,
+            Timestamp::from_unix(1),
+        );
+        let released = released_claims(&account, &["openid".to_owned()], &["email".to_owned()]);
+        assert_eq!(released.keys().collect::<Vec<_>>(), ["email"], "the one claim, not all of its scope");
     }
 
     #[test]

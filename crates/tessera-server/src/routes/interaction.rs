@@ -197,7 +197,7 @@ async fn consent_step(
     let now = state.now();
     match form.decision.as_deref() {
         Some("allow") => {
-            let scopes = &interaction.request.scopes;
+            let scopes = &interaction.request.consent_scopes();
             state.store.record_consent(&session.user_id, &client.client_id, scopes, now).await?;
             state.audit.record(
                 AuditEvent::new(AuditKind::ConsentGranted, now)
@@ -283,7 +283,7 @@ async fn consent_page(
         Some(account) => account.email.as_str().to_owned(),
         None => session.user_id.as_str().to_owned(),
     };
-    let scopes: Vec<String> = interaction.request.scopes.iter().map(|s| describe_scope(s)).collect();
+    let scopes: Vec<String> = interaction.request.consent_scopes().iter().map(|s| describe_scope(s)).collect();
     let context = minijinja::context! {
         client_name => client.display_name().to_owned(), interaction => id.to_owned(),
         csrf => csrf_token(binding, id), scopes, user,

@@ -14,7 +14,7 @@ use tessera_core::flows::introspection::introspect as introspect_flow;
 use tessera_core::flows::revocation::revoke_token;
 use tessera_core::model::account::UserId;
 use tessera_core::model::client::GrantType;
-use tessera_core::model::id_token::scope_claims;
+use tessera_core::model::id_token::released_claims;
 
 use super::{auth::refresh_grant, no_store, token_response};
 use crate::client_address::ClientIp;
@@ -184,7 +184,12 @@ pub async fn userinfo(State(state): State<AppState>, request: Request) -> Result
     if !scopes.iter().any(|s| s == "openid") {
         return Err(ApiError::InsufficientScope("openid"));
     }
-    let mut claims = scope_claims(&account, &scopes);
+    // Claims the client asked for one by one (the claims parameter) are the grant's.
+    let requested = match info.claim("jti") {
+        Some(jti) => state.store.grant_of_access_token(jti).await?.map(|grant| grant.claims.userinfo),
+        None => None,
+    };
+    let mut claims = released_claims(&account, &scopes, requested.as_deref().unwrap_or_default());
     claims.insert("sub".into(), json!(account.id.as_str()));
     Ok(no_store(axum::Json(Value::Object(claims)).into_response()))
 }

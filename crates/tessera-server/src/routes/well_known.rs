@@ -33,8 +33,7 @@ fn metadata(state: &AppState) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
-        // Accepted and recorded, not yet acted upon: said as it is.
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "acr_values_supported": [tessera_core::flows::login::ACR_PASSWORD],

@@ -2,6 +2,9 @@
 -- hash, and remembered consents.
 ALTER TABLE clients ADD COLUMN browser TEXT NOT NULL DEFAULT '{}';
 
+-- Claims a grant's client asked for one by one (the claims parameter), released with its scopes.
+ALTER TABLE grants ADD COLUMN claims TEXT NOT NULL DEFAULT '{}';
+
 -- The OpenID Connect standard claims of an account (profile, address, phone), as one document.
 ALTER TABLE accounts ADD COLUMN profile TEXT NOT NULL DEFAULT '{}';
 

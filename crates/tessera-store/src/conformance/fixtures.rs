@@ -133,6 +133,7 @@ pub fn grant(id: &str, client: &str, user: &str, sid: &str) -> Grant {
         user_id: UserId::new(user),
         sid: SessionId::new(sid),
         scopes: vec!["openid".into(), "orders:read".into()],
+        claims: Default::default(),
         created_at: NOW,
         expires_at: NOW.plus(GRANT_TTL),
         revoked_at: None,

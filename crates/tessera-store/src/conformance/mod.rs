@@ -48,6 +48,7 @@ macro_rules! conformance_suite {
             refresh::purge_expired_grants,
             refresh::refresh_context_reads_grant_session_and_account,
             refresh::ending_sessions_revokes_their_grants_access_tokens,
+            refresh::a_grant_is_found_by_its_access_tokens,
             artifacts::an_artifact_is_taken_once_under_concurrency,
             artifacts::expired_unknown_and_other_kinds_are_unknown,
             artifacts::wrong_attempts_are_counted_then_the_code_is_void,

@@ -321,3 +321,29 @@ pub async fn ending_sessions_revokes_their_grants_access_tokens<S: Store>(store:
     assert_eq!(store.revoke_user_sessions(&UserId::new("u1"), NOW.plus(20)).await.unwrap(), 1);
     assert!(jti_revoked(&*store, "jti-s2").await);
 }
+
+/// A grant is found by any access token it recorded, with the claims asked for one by one;
+/// an unknown `jti` finds nothing.
+pub async fn a_grant_is_found_by_its_access_tokens<S: Store>(store: Arc<S>) {
+    store.create_account(&super::fixtures::account("u1", "u1@example.com")).await.unwrap();
+    store.create_client(&confidential_client("app")).await.unwrap();
+    store.create_session(&session("s1", "u1", Some("app"))).await.unwrap();
+    let mut with_claims = grant("g1", "app", "u1", "s1");
+    with_claims.claims.userinfo = vec!["email".into(), "phone_number".into()];
+    with_claims.claims.id_token = vec!["given_name".into()];
+    store.create_grant(&with_claims, Some(&token_hash("first")), &access("jti-1", NOW)).await.unwrap();
+    assert_eq!(store.grant(&with_claims.id).await.unwrap().unwrap().claims, with_claims.claims, "claims round-trip");
+    let found = store.grant_of_access_token("jti-1").await.unwrap().unwrap();
+    assert_eq!(found, with_claims);
+    // A rotation records its new access token under the same grant.
+    let rotation = Rotation {
+        presented: &token_hash("first"),
+        replacement: &token_hash("second"),
+        client_id: &ClientId::new("app"),
+        access_token: &access("jti-2", NOW.plus(5)),
+        reuse_interval: 0,
+    };
+    assert!(matches!(store.rotate_refresh_token(rotation, NOW.plus(5)).await.unwrap(), RotateOutcome::Rotated { .. }));
+    assert_eq!(store.grant_of_access_token("jti-2").await.unwrap().unwrap().id, with_claims.id);
+    assert_eq!(store.grant_of_access_token("jti-unknown").await.unwrap(), None);
+}

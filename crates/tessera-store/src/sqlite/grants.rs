@@ -16,7 +16,7 @@ use tessera_core::model::session::SessionId;
 use super::{SqliteStore, decode_list, encode_list, storage_error, write_error};
 
 /// Grant columns, prefixed for the joins in this adapter.
-pub(super) const GRANT_COLUMNS: &str = "g.id, g.client_id, g.user_id, g.sid, g.scopes, g.created_at, \
+pub(super) const GRANT_COLUMNS: &str = "g.id, g.client_id, g.user_id, g.sid, g.scopes, g.claims, g.created_at, \
                                         g.expires_at, g.revoked_at";
 
 pub(super) fn grant_from_row(row: &SqliteRow) -> Result<Grant, CoreError> {
@@ -28,6 +28,8 @@ pub(super) fn grant_from_row(row: &SqliteRow) -> Result<Grant, CoreError> {
         user_id: UserId::new(text("user_id")?),
         sid: SessionId::new(text("sid")?),
         scopes: decode_list(&text("scopes")?)?,
+        claims: serde_json::from_str(&text("claims")?)
+            .map_err(|e| CoreError::CorruptData(format!("grant claims: {e}")))?,
         created_at: time("created_at")?,
         expires_at: time("expires_at")?,
         revoked_at: row.try_get::<Option<i64>, _>("revoked_at").map_err(storage_error)?.map(Timestamp::from_unix),
@@ -98,14 +100,15 @@ pub(super) async fn insert_grant_in(
     access_token: &AccessTokenRecord,
 ) -> Result<(), CoreError> {
     sqlx::query(
-        "INSERT INTO grants (id, client_id, user_id, sid, scopes, created_at, expires_at, revoked_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO grants (id, client_id, user_id, sid, scopes, claims, created_at, expires_at, revoked_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(grant.id.as_str())
     .bind(grant.client_id.as_str())
     .bind(grant.user_id.as_str())
     .bind(grant.sid.as_str())
     .bind(encode_list(&grant.scopes)?)
+    .bind(serde_json::to_string(&grant.claims).map_err(|e| CoreError::CorruptData(e.to_string()))?)
     .bind(grant.created_at.unix())
     .bind(grant.expires_at.unix())
     .bind(grant.revoked_at.map(Timestamp::unix))
@@ -142,6 +145,14 @@ impl GrantStore for SqliteStore {
     async fn grant(&self, id: &GrantId) -> Result<Option<Grant>, CoreError> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {GRANT_COLUMNS} FROM grants g WHERE g.id = ?"));
         let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&self.pool).await.map_err(storage_error)?;
+        row.as_ref().map(grant_from_row).transpose()
+    }
+
+    async fn grant_of_access_token(&self, jti: &str) -> Result<Option<Grant>, CoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {GRANT_COLUMNS} FROM grant_access_tokens a JOIN grants g ON g.id = a.grant_id WHERE a.jti = ?"
+        ));
+        let row = sqlx::query(sql).bind(jti).fetch_optional(&self.pool).await.map_err(storage_error)?;
         row.as_ref().map(grant_from_row).transpose()
     }
 
