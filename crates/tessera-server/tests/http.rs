@@ -100,6 +100,13 @@ async fn login_issues_an_rfc9068_access_token_and_a_refresh_token() {
         .build()
         .unwrap();
     validator.validate::<Value>(token, c["iat"].as_i64().unwrap()).unwrap();
+    // openid was granted (the first-party client's scopes): an ID token of the same session.
+    let id = claims(body["id_token"].as_str().unwrap());
+    assert_eq!(header(body["id_token"].as_str().unwrap())["alg"], "RS256");
+    assert_eq!((&id["sub"], &id["sid"], &id["aud"]), (&c["sub"], &c["sid"], &json!("tessera")));
+    let (_, without, _) =
+        server.post_json("/auth/login", json!({"username": EMAIL, "password": PASSWORD, "scope": "email"})).await;
+    assert!(without.get("id_token").is_none(), "no openid, no ID token: {without}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

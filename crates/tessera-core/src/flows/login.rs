@@ -127,7 +127,8 @@ pub async fn login<S: Store + ?Sized>(
         revoked_at: None,
     };
     store.create_session(&session).await?;
-    let (access_token, refresh_token) = start_grant(store, services, client, &session, scopes.clone(), now).await?;
+    let (access_token, refresh_token, id_token) =
+        start_grant(store, services, client, &session, Some(&account), scopes.clone(), now).await?;
     services.audit.record(
         AuditEvent::new(AuditKind::LoginSucceeded, now)
             .actor(account.id.as_str())
@@ -135,5 +136,5 @@ pub async fn login<S: Store + ?Sized>(
             .ip(request.ip)
             .details(json!({ "sid": session.sid.as_str(), "amr": ["pwd"] })),
     );
-    Ok(IssuedTokens { access_token, refresh_token, scopes, sid: Some(session.sid), id_token: None })
+    Ok(IssuedTokens { access_token, refresh_token, scopes, sid: Some(session.sid), id_token })
 }

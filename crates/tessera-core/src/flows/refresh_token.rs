@@ -19,17 +19,19 @@ use crate::model::id_token::{IdTokenInput, issue_id_token};
 use crate::model::refresh::{RefreshContext, RefreshStore, RefreshToken, RotateOutcome, Rotation};
 use crate::model::session::Session;
 
-/// Starts the grant of a fresh login: its first access token and, if the client may refresh,
-/// its first refresh token, stored with the grant in one step. The grant lives for the client's
-/// refresh lifetime from now, and rotation never extends it.
+/// Starts the grant of a fresh login: its first access token, an ID token when `openid` is
+/// granted and the account is given, and, if the client may refresh, its first refresh token,
+/// stored with the grant in one step (everything signed before). The grant lives for the
+/// client's refresh lifetime from now, and rotation never extends it.
 pub async fn start_grant<S>(
     store: &S,
     services: &Issuance<'_>,
     client: &Client,
     session: &Session,
+    account: Option<&crate::model::account::Account>,
     scopes: Vec<String>,
     now: Timestamp,
-) -> Result<(IssuedAccessToken, Option<RefreshToken>), CoreError>
+) -> Result<(IssuedAccessToken, Option<RefreshToken>, Option<String>), CoreError>
 where
     S: GrantStore + ?Sized,
 {
@@ -45,13 +47,28 @@ where
         revoked_at: None,
     };
     let (access_token, record) = services.user_access_token(client, &session.user_id, session, &grant.scopes, now)?;
+    let id_token = match account {
+        Some(account) if grant.scopes.iter().any(|s| s == "openid") => {
+            let input = IdTokenInput {
+                client,
+                account,
+                session,
+                scopes: &grant.scopes,
+                nonce: None,
+                access_token: &access_token.token,
+                requested: &[],
+            };
+            Some(issue_id_token(services.id_tokens, &services.policy.issuer, input, now)?)
+        }
+        _ => None,
+    };
     let refresh_token = client
         .grant_types
         .contains(&GrantType::RefreshToken)
         .then(|| RefreshToken::generate(services.random))
         .transpose()?;
     store.create_grant(&grant, refresh_token.as_ref().map(RefreshToken::hash).as_ref(), &record).await?;
-    Ok((access_token, refresh_token))
+    Ok((access_token, refresh_token, id_token))
 }
 
 /// A refresh request from an authenticated client.
@@ -333,10 +350,17 @@ mod tests {
             token: RefreshToken::parse("placeholder").unwrap(),
             grant_id: GrantId::new(""),
         };
-        let (access, refresh) =
-            start_grant(&world.store, &world.services(), &world.client, &session, world.client.scopes.clone(), NOW)
-                .await
-                .unwrap();
+        let (access, refresh, _) = start_grant(
+            &world.store,
+            &world.services(),
+            &world.client,
+            &session,
+            None,
+            world.client.scopes.clone(),
+            NOW,
+        )
+        .await
+        .unwrap();
         world.first_access = access.token;
         world.token = refresh.unwrap();
         world.grant_id = world.store.refresh_token(&world.token.hash()).await.unwrap().unwrap().0.id;
