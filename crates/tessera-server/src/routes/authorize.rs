@@ -71,9 +71,12 @@ async fn authorize_checked(
         }
     }
     let session = browser_session(state, headers).await?;
+    // A first-party client never asks, so its consents need no read.
     let consented = match &session {
-        Some(session) => state.store.consented_scopes(&session.user_id, &client.client_id).await?,
-        None => Vec::new(),
+        Some(session) if !client.browser.first_party => {
+            state.store.consented_scopes(&session.user_id, &client.client_id).await?
+        }
+        _ => Vec::new(),
     };
     match next_step(&request, &client, session.as_ref(), &consented, state.now()) {
         Err((error, description)) => Err(Failure::Redirect(to, error, description.into())),

@@ -244,8 +244,10 @@ async fn step(
     session: Option<&Session>,
 ) -> Result<NextStep, Failure> {
     let consented = match session {
-        Some(session) => state.store.consented_scopes(&session.user_id, &client.client_id).await?,
-        None => Vec::new(),
+        Some(session) if !client.browser.first_party => {
+            state.store.consented_scopes(&session.user_id, &client.client_id).await?
+        }
+        _ => Vec::new(),
     };
     tessera_core::flows::authorize::next_step(&interaction.request, client, session, &consented, state.now())
         .map_err(|(error, description)| Failure::Redirect(redirect_of(&interaction.request), error, description.into()))
