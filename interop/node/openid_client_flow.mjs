@@ -4,8 +4,9 @@
 // browser's part (login and consent pages, cookies) by plain HTTP with a cookie jar.
 //
 // Inputs (environment): ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI,
-// POST_LOGOUT_REDIRECT_URI, CLIENT2_ID, CLIENT2_SECRET, CLIENT2_REDIRECT_URI, USER_EMAIL,
-// USER_PASSWORD; optional USER_NAME (checked against the `name` claim).
+// POST_LOGOUT_REDIRECT_URI, CLIENT2_ID, CLIENT2_SECRET, CLIENT2_REDIRECT_URI, PUBLIC_CLIENT_ID,
+// PUBLIC_REDIRECT_URI, USER_EMAIL, USER_PASSWORD; optional USER_NAME (checked against the `name`
+// claim).
 // Prints one line per step passed; exits 1 with FAIL: … at the first check that fails.
 // Run by crates/tessera-cli/tests/interop_oidc.rs.
 
@@ -34,6 +35,8 @@ const env = inputs([
   'CLIENT2_ID',
   'CLIENT2_SECRET',
   'CLIENT2_REDIRECT_URI',
+  'PUBLIC_CLIENT_ID',
+  'PUBLIC_REDIRECT_URI',
   'USER_EMAIL',
   'USER_PASSWORD',
 ]);
@@ -338,6 +341,39 @@ check(claims2.sid === claims1.sid, 'SSO: the same session (sid)', { first: claim
 check(claims2.auth_time === claims1.auth_time, 'SSO: the same auth_time (no new login)', { first: claims1.auth_time, second: claims2.auth_time });
 pass(`SSO into ${env.CLIENT2_ID} without a login (pages seen: ${sso.pages.join(', ') || 'none'})`);
 // docs:end sso-second-client
+
+// --- 7b. A native app: a public client, no secret, PKCE, a loopback redirect on any port -----
+// docs:begin public-client
+// RFC 8252: the app cannot keep a secret, so it authenticates with `none` and PKCE binds the code
+// to the app instance; it listens on whichever loopback port is free (§7.3).
+const native = await step('discovery for the native app (public client, token_endpoint_auth_method none)', () =>
+  configure(env.PUBLIC_CLIENT_ID, undefined, oidc.None),
+);
+const loopback = env.PUBLIC_REDIRECT_URI.replace('127.0.0.1', `127.0.0.1:${49152 + Math.floor(Math.random() * 16000)}`);
+const withoutPkce = new URL(oidc.buildAuthorizationUrl(native, { redirect_uri: loopback, scope: SCOPE, state: 'np' }));
+const refused = await request(jar, withoutPkce);
+check(new URL(refused.location).searchParams.get('error') === 'invalid_request', 'a public client without PKCE is refused', describe(refused));
+const app = await authorizationRequest(native, loopback);
+const appSignIn = await step('the native app signs in through the same browser session', () =>
+  authorize(jar, app.url, loopback, user),
+);
+checkCallback(appSignIn.callback, app.state);
+const appTokens = await step('authorizationCodeGrant with the verifier and no secret', () =>
+  oidc.authorizationCodeGrant(native, appSignIn.callback, {
+    pkceCodeVerifier: app.verifier,
+    expectedState: app.state,
+    expectedNonce: app.nonce,
+    idTokenExpected: true,
+  }),
+);
+const appClaims = checkIdToken(appTokens, env.PUBLIC_CLIENT_ID, app.nonce);
+check(appClaims.sub === claims1.sub, 'the native app gets the same sub', { app: appClaims.sub, web: claims1.sub });
+const appRefreshed = await step('the native app refreshes with its refresh token alone', () =>
+  oidc.refreshTokenGrant(native, appTokens.refresh_token),
+);
+check(appRefreshed.access_token && appRefreshed.refresh_token !== appTokens.refresh_token, 'rotated', appRefreshed);
+pass(`native app ${env.PUBLIC_CLIENT_ID}: PKCE, loopback port ${new URL(loopback).port}, no secret`);
+// docs:end public-client
 
 // --- 8. RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) ------------------------
 // docs:begin logout

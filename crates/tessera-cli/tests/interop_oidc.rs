@@ -129,6 +129,33 @@ fn install(dir: &Path, issuer: &str, rp: &str) -> Setup {
         let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("client add --json ({e}): {out}"));
         secrets.push(json["client_secret"].as_str().expect("a confidential client's secret").to_owned());
     }
+    // A native app (RFC 8252): public, loopback redirect whose port may vary, PKCE required.
+    let native = "http://127.0.0.1/native-callback";
+    admin(
+        dir,
+        &[
+            "client",
+            "add",
+            "rp-native",
+            "--public",
+            "--name",
+            "Native app",
+            "--redirect-uri",
+            native,
+            "--grant",
+            "authorization_code",
+            "--grant",
+            "refresh_token",
+            "--scope",
+            "openid",
+            "--scope",
+            "profile",
+            "--scope",
+            "email",
+            "--json",
+        ],
+        None,
+    );
     let env = [
         ("ISSUER", issuer.to_owned()),
         ("CLIENT_ID", "rp-one".to_owned()),
@@ -139,6 +166,8 @@ fn install(dir: &Path, issuer: &str, rp: &str) -> Setup {
         ("CLIENT2_ID", "rp-two".to_owned()),
         ("CLIENT2_SECRET", secrets[1].clone()),
         ("CLIENT2_REDIRECT_URI", redirect2),
+        ("PUBLIC_CLIENT_ID", "rp-native".to_owned()),
+        ("PUBLIC_REDIRECT_URI", native.to_owned()),
         ("USER_EMAIL", EMAIL.to_owned()),
         ("USER_PASSWORD", PASSWORD.to_owned()),
         ("USER_NAME", NAME.to_owned()),
