@@ -127,6 +127,7 @@ pub async fn prepare_with_clock(
         token_issuer: KeyRingIssuer::new(ring.clone(), access_alg),
         id_token_issuer: KeyRingIdTokenIssuer::new(ring.clone(), id_token_alg),
         pages,
+        interactions: Default::default(),
         cors,
         ring,
         access_alg,

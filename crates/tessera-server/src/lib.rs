@@ -13,6 +13,7 @@ pub mod config;
 pub mod cors;
 pub mod error;
 pub mod extract;
+pub mod interaction_cache;
 pub mod issuance_tally;
 pub mod listener;
 pub mod logging;

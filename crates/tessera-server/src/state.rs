@@ -45,6 +45,8 @@ pub struct Shared {
     pub id_token_issuer: KeyRingIdTokenIssuer,
     /// The HTML pages.
     pub pages: crate::pages::Pages,
+    /// Pending interactions, read through to the store.
+    pub interactions: crate::interaction_cache::InteractionCache,
     /// The origins CORS lets in: configured, and registered by clients.
     pub cors: crate::cors::CorsOrigins,
     /// Access-token algorithm.

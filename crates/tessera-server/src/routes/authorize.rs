@@ -272,13 +272,10 @@ pub async fn advance_interaction(
     interaction: &Interaction,
     request: AuthorizationRequest,
 ) -> Result<String, Failure> {
-    match state.store.take_artifact(ArtifactKind::Interaction, &ArtifactHash::of_secret(id), state.now()).await? {
-        Redeemed::Taken(_) => {}
-        _ => {
-            return Err(Failure::Page(
-                "This sign-in request was already completed. Start again from the application.".into(),
-            ));
-        }
+    if !take_interaction(state, id).await? {
+        return Err(Failure::Page(
+            "This sign-in request was already completed. Start again from the application.".into(),
+        ));
     }
     let next = Interaction { request, binding: interaction.binding.clone(), started_at: state.now().unix() };
     Ok(store_interaction(state, &next).await?)
@@ -300,7 +297,15 @@ async fn store_interaction(state: &AppState, interaction: &Interaction) -> Resul
         expires_at: now.plus(INTERACTION_TTL),
     };
     state.store.put_artifact(&artifact, now).await?;
+    state.interactions.insert(artifact.hash, interaction, artifact.expires_at, now);
     Ok(id)
+}
+
+/// Takes interaction `id` for good (the store decides, once); `false` if it was not live.
+pub async fn take_interaction(state: &AppState, id: &str) -> Result<bool, CoreError> {
+    let hash = ArtifactHash::of_secret(id);
+    state.interactions.remove(&hash);
+    Ok(matches!(state.store.take_artifact(ArtifactKind::Interaction, &hash, state.now()).await?, Redeemed::Taken(_)))
 }
 
 /// The live interaction `id`, if this browser may continue it: its binding cookie must be the
@@ -316,13 +321,18 @@ pub async fn load_interaction(
     if id.len() != 43 {
         return Err(expired());
     }
-    let artifact = state
-        .store
-        .peek_artifact(ArtifactKind::Interaction, &ArtifactHash::of_secret(id), state.now())
-        .await?
-        .ok_or_else(expired)?;
-    let interaction: Interaction = serde_json::from_value(artifact.payload)
-        .map_err(|e| CoreError::CorruptData(format!("interaction payload: {e}")))?;
+    let (hash, now) = (ArtifactHash::of_secret(id), state.now());
+    let interaction = match state.interactions.get(&hash, now) {
+        Some(interaction) => interaction,
+        None => {
+            let artifact =
+                state.store.peek_artifact(ArtifactKind::Interaction, &hash, now).await?.ok_or_else(expired)?;
+            let interaction: Interaction = serde_json::from_value(artifact.payload)
+                .map_err(|e| CoreError::CorruptData(format!("interaction payload: {e}")))?;
+            state.interactions.insert(hash, &interaction, artifact.expires_at, now);
+            interaction
+        }
+    };
     let binding = cookie(headers, INTERACTION_COOKIE)
         .filter(|binding| {
             let hash = binding_hash(binding);
@@ -342,8 +352,9 @@ pub async fn finish_interaction(
     interaction: &Interaction,
     session: &Session,
 ) -> Result<Response, Failure> {
-    match state.store.take_artifact(ArtifactKind::Interaction, &ArtifactHash::of_secret(id), state.now()).await? {
-        Redeemed::Taken(_) => Ok(code_response(state, client, &interaction.request, session).await?),
-        _ => Err(Failure::Page("This sign-in request was already completed. Start again from the application.".into())),
+    if take_interaction(state, id).await? {
+        Ok(code_response(state, client, &interaction.request, session).await?)
+    } else {
+        Err(Failure::Page("This sign-in request was already completed. Start again from the application.".into()))
     }
 }

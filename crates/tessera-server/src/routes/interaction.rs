@@ -210,9 +210,7 @@ async fn consent_step(
         }
         Some("deny") => {
             // The interaction ends: the same request cannot be allowed afterwards.
-            let hash = tessera_core::model::artifact::ArtifactHash::of_secret(id);
-            let kind = tessera_core::model::artifact::ArtifactKind::Interaction;
-            state.store.take_artifact(kind, &hash, now).await?;
+            super::authorize::take_interaction(state, id).await?;
             let to = redirect_of(&interaction.request);
             let fields = [("error", "access_denied"), ("error_description", "the user denied the request")];
             Ok(client_response(state, &to, &fields, Some(&client)))
