@@ -6,8 +6,11 @@ use std::sync::Arc;
 
 use tessera_core::memory::MemoryStore;
 
+#[macro_use]
+mod conformance;
+
 async fn fresh_store() -> (Arc<MemoryStore>, ()) {
     (Arc::new(MemoryStore::default()), ())
 }
 
-tessera_store::conformance_suite!(fresh_store);
+conformance_suite!(fresh_store);

@@ -6,13 +6,16 @@ use std::sync::Arc;
 use tempfile::TempDir;
 use tessera_store::SqliteStore;
 
+#[macro_use]
+mod conformance;
+
 async fn fresh_store() -> (Arc<SqliteStore>, TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("tessera.db")).await.unwrap();
     (Arc::new(store), dir)
 }
 
-tessera_store::conformance_suite!(fresh_store);
+conformance_suite!(fresh_store);
 
 #[tokio::test]
 async fn database_is_in_wal_mode_with_foreign_keys() {
@@ -27,7 +30,7 @@ async fn database_is_in_wal_mode_with_foreign_keys() {
 async fn reopening_keeps_data_and_does_not_migrate_twice() {
     use tessera_core::model::account::AccountStore;
     let (store, dir) = fresh_store().await;
-    let account = tessera_store::conformance::fixtures::account("u1", "u1@example.com");
+    let account = conformance::fixtures::account("u1", "u1@example.com");
     store.create_account(&account).await.unwrap();
     store.close().await;
     let reopened = SqliteStore::open(&dir.path().join("tessera.db")).await.unwrap();
@@ -38,7 +41,7 @@ async fn reopening_keeps_data_and_does_not_migrate_twice() {
 async fn refresh_tokens_are_stored_only_as_hashes() {
     use tessera_core::model::refresh::RefreshToken;
     let (store, _dir) = fresh_store().await;
-    tessera_store::conformance::fixtures::login(&store).await;
+    conformance::fixtures::login(&store).await;
     let plain = RefreshToken::parse("refresh-token-first").unwrap();
     let hashes: Vec<Vec<u8>> =
         sqlx::query_scalar("SELECT hash FROM refresh_tokens").fetch_all(store.pool()).await.unwrap();
@@ -50,12 +53,12 @@ async fn refresh_tokens_are_stored_only_as_hashes() {
 async fn a_database_of_the_first_schema_migrates_to_grants_and_keeps_its_tokens() {
     use std::borrow::Cow;
 
+    use conformance::fixtures::NOW;
     use sqlx::SqlSafeStr as _;
     use sqlx::migrate::{Migration, MigrationType, Migrator};
     use tessera_core::model::client::{ClientId, ClientStore};
     use tessera_core::model::grant::{AccessTokenRecord, GrantStore};
     use tessera_core::model::refresh::{RefreshStore, RefreshToken, RotateOutcome, Rotation};
-    use tessera_store::conformance::fixtures::NOW;
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tessera.db");
@@ -113,6 +116,7 @@ async fn a_database_of_the_first_schema_migrates_to_grants_and_keeps_its_tokens(
 /// operation of the batch commits with its own answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_batch_commits_each_operation_with_its_own_outcome() {
+    use conformance::fixtures::{NOW, access, grant, login, session, token_hash};
     use sqlx::Connection as _;
     use tessera_core::CoreError;
     use tessera_core::model::client::ClientId;
@@ -120,7 +124,6 @@ async fn one_batch_commits_each_operation_with_its_own_outcome() {
     use tessera_core::model::refresh::{RefreshStore, RotateOutcome, Rotation};
     use tessera_core::model::revocation::{RevocationStore, RevocationTarget};
     use tessera_core::model::session::SessionStore;
-    use tessera_store::conformance::fixtures::{NOW, access, grant, login, session, token_hash};
 
     let (store, dir) = fresh_store().await;
     let first = login(&store).await;
@@ -204,8 +207,8 @@ async fn one_batch_commits_each_operation_with_its_own_outcome() {
 /// A purge larger than one chunk deletes everything expired, in several short statements.
 #[tokio::test]
 async fn purges_go_in_chunks_and_miss_nothing() {
+    use conformance::fixtures::NOW;
     use tessera_core::model::revocation::{RevocationStore, RevocationTarget};
-    use tessera_store::conformance::fixtures::NOW;
 
     let (store, _dir) = fresh_store().await;
     let mut insert =

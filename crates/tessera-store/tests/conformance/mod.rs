@@ -1,16 +1,20 @@
 //! The storage conformance suite: one set of tests over `tessera-core`'s ports that every
 //! adapter must pass, so SQLite today and PostgreSQL later keep the same security contract.
 //!
-//! Each test is an `async fn` taking a fresh, empty store. An adapter runs them all with
-//! [`conformance_suite!`](crate::conformance_suite):
+//! Each test is an `async fn` taking a fresh, empty store. An adapter's test file includes this
+//! folder and runs them all with `conformance_suite!`:
 //!
 //! ```text
+//! #[macro_use]
+//! mod conformance;
 //! async fn fresh_store() -> (std::sync::Arc<MyStore>, Guard) { /* empty database */ }
-//! tessera_store::conformance_suite!(fresh_store);
+//! conformance_suite!(fresh_store);
 //! ```
 //!
-//! The tests panic on failure, as tests do.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is the report
+//! It lives under `tests/`, not in the library: it is test code (it panics on a failed
+//! expectation), so no build of the server or the CLI can contain it.
+// Each test file uses the fixtures it needs.
+#![allow(dead_code)]
 
 pub mod accounts;
 pub mod artifacts;
@@ -24,10 +28,9 @@ pub mod revocation;
 /// Expands to one `#[tokio::test]` per conformance test, each on a store from `$fresh`, an
 /// async function returning `(Arc<S>, guard)`; the guard (a temp dir, a schema) lives as long
 /// as the test.
-#[macro_export]
 macro_rules! conformance_suite {
     ($fresh:path) => {
-        $crate::conformance_suite!(@tests $fresh;
+        conformance_suite!(@tests $fresh;
             accounts::account_crud,
             accounts::client_crud,
             accounts::removing_a_client_removes_its_grants,
